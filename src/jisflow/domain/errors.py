@@ -19,6 +19,7 @@ raises one error that carries them all (``problems``), so a user fixes a file in
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 
@@ -101,3 +102,14 @@ class ProblemCollector:
     def raise_if_any(self, message: str, error: type[JisflowError] = ValidationError) -> None:
         if self.problems:
             raise error(message, problems=self.problems)
+
+
+_ROW = re.compile(r"\brow \d+$")
+
+
+def at(where: str, field: str) -> str:
+    """The place of ``field`` inside ``where``: ``"day.csv, row 7"`` + ``vin`` gives
+    ``"day.csv, row 7, column vin"``; ``"rows[3]"`` + ``vin`` gives ``"rows[3].vin"``."""
+    if not where:
+        return field
+    return f"{where}, column {field}" if _ROW.search(where) else f"{where}.{field}"

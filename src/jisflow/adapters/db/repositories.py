@@ -1,0 +1,632 @@
+"""SQL repositories: the ports of ``jisflow.services.unit_of_work`` on SQLAlchemy Core.
+
+Each repository reads and writes its tables with explicit statements on the connection of its
+unit of work and maps rows to and from the domain dataclasses. They keep the semantics of the
+in-memory adapters, with the database doing the guarding: the unique indexes refuse a second
+live vehicle on one sequence number and a second live call-off line per vehicle and family.
+
+Loading is one SELECT per table; saving writes only what changed, in bulk (``executemany``).
+"""
+
+from __future__ import annotations
+
+import uuid
+import weakref
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from jisflow.adapters.db import locking
+from jisflow.adapters.db import tables as t
+from jisflow.domain.alerts import Alert, AlertKind, Severity
+from jisflow.domain.calloff import CallOff, CallOffLine, CallOffState, SummarizedCall
+from jisflow.domain.errors import NotFound
+from jisflow.domain.plant import Line, Plant
+from jisflow.domain.sequence import ChainEntry, LineFeedState, PearlChain, Vehicle, VehicleStatus
+from jisflow.services import unit_of_work as ports
+
+Connect = Callable[[], sa.Connection]
+"""Hands out the connection of the current transaction."""
+
+
+def _now() -> datetime:
+    """Wall-clock time of a row write (the ``updated_at`` columns)."""
+    return datetime.now(UTC)
+
+
+def _insert(connection: sa.Connection, table: sa.Table) -> Any:
+    """An INSERT that can say ON CONFLICT, in the dialect of the connection."""
+    return (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def _upsert(connection: sa.Connection, table: sa.Table, keys: Sequence[str], row: dict[str, Any]) -> sa.CursorResult[Any]:
+    """Insert ``row``, or update the row that has the same ``keys``."""
+    statement = _insert(connection, table).values(row)
+    return connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=list(keys),
+            set_={name: statement.excluded[name] for name in row if name not in keys},
+        )
+    )
+
+
+def _ordered(connection: sa.Connection, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """Sort text by code point, as Python does, whatever the database's collation."""
+    return column.collate("C") if connection.dialect.name == "postgresql" else column
+
+
+# ------------------------------------------------------------------------------ plants
+_parsed_plants: weakref.WeakKeyDictionary[sa.Engine, dict[str, tuple[str, Plant]]] = weakref.WeakKeyDictionary()
+"""Plants rebuilt from their definitions, per engine and plant code, with the revision they
+were built from. Plants are immutable values; a new load gets a new revision."""
+
+
+def _build_plant(definition: dict[str, Any]) -> Plant:
+    from jisflow.adapters.plant_file import parse_plant_definition
+
+    return parse_plant_definition(definition).plant
+
+
+class SqlPlantRepository(ports.PlantRepository):
+    def __init__(self, connect: Connect) -> None:
+        self._connect = connect
+
+    def put(self, plant: Plant, definition: dict[str, Any], at: datetime) -> None:
+        connection = self._connect()
+        _upsert(
+            connection,
+            t.plants,
+            ["code"],
+            {
+                "code": plant.code,
+                "name": plant.name,
+                "timezone": plant.timezone,
+                "definition": definition,
+                "revision": uuid.uuid4().hex,
+                "loaded_at": at,
+            },
+        )
+        for line in plant.lines:
+            _upsert(connection, t.lines, ["code"], {"code": line.code, "plant_code": plant.code, "takt_seconds": line.takt_seconds})
+        connection.execute(sa.delete(t.part_families).where(t.part_families.c.plant_code == plant.code))
+        connection.execute(sa.delete(t.suppliers).where(t.suppliers.c.plant_code == plant.code))
+        if plant.suppliers:
+            connection.execute(
+                sa.insert(t.suppliers),
+                [{"plant_code": plant.code, "code": s.code, "name": s.name} for s in plant.suppliers],
+            )
+        if plant.families:
+            connection.execute(
+                sa.insert(t.part_families),
+                [
+                    {
+                        "plant_code": plant.code,
+                        "code": f.code,
+                        "line_code": f.line,
+                        "station": f.station,
+                        "mode": f.route.mode.value,
+                        "supplier_code": f.route.supplier,
+                    }
+                    for f in plant.families
+                ],
+            )
+
+    def get(self, code: str) -> Plant:
+        connection = self._connect()
+        revision = connection.execute(sa.select(t.plants.c.revision).where(t.plants.c.code == code)).scalar()
+        if revision is None:
+            raise NotFound(f"no plant {code!r}; load its definition first")
+        cache = _parsed_plants.setdefault(connection.engine, {})
+        cached = cache.get(code)
+        if cached is not None and cached[0] == revision:
+            return cached[1]
+        definition = connection.execute(sa.select(t.plants.c.definition).where(t.plants.c.code == code)).scalar_one()
+        plant = _build_plant(definition)
+        cache[code] = (revision, plant)
+        return plant
+
+    def of_line(self, line_code: str) -> Plant:
+        plant_code = self._connect().execute(sa.select(t.lines.c.plant_code).where(t.lines.c.code == line_code)).scalar()
+        if plant_code is not None:
+            plant = self.get(plant_code)
+            if any(line.code == line_code for line in plant.lines):
+                return plant
+        raise NotFound(f"no line {line_code!r} in any loaded plant")
+
+    def list(self) -> list[Plant]:
+        codes = self._connect().execute(sa.select(t.plants.c.code).order_by(t.plants.c.code)).scalars().all()
+        return [self.get(code) for code in codes]
+
+
+# ------------------------------------------------------------------------------ pearl chains
+_ce = t.chain_entries
+
+
+def _entry_row(entry: ChainEntry, line_code: str, now: datetime) -> dict[str, Any]:
+    return {
+        "line_code": line_code,
+        "order_id": entry.order_id,
+        "seq_no": entry.seq_no,
+        "status": entry.status.value,
+        "model": entry.vehicle.model,
+        "options": dict(entry.vehicle.options),
+        "vin": entry.vehicle.vin,
+        "broadcast_at": entry.broadcast_at,
+        "flagged": entry.flagged,
+        "updated_at": now,
+    }
+
+
+class SqlChainRepository(ports.ChainRepository):
+    """Pearl chains. ``save`` renumbers in two steps so the unique index on live sequence
+    numbers holds after every single statement: first every entry whose number changed parks
+    on ``-id`` (free by construction), then each entry gets its final row, cancellations first
+    (they release their numbers), then new entries are inserted."""
+
+    def __init__(self, connect: Connect) -> None:
+        self._connect = connect
+        self._stored_seq_nos: dict[int, int] = {}  # entry id -> sequence number in the database
+
+    def get(self, line: Line) -> PearlChain:
+        connection = self._connect()
+        locking.lock_line(connection, line.code)
+        rows = connection.execute(sa.select(_ce).where(_ce.c.line_code == line.code).order_by(_ce.c.seq_no, _ce.c.id)).all()
+        entries = [
+            ChainEntry(
+                vehicle=Vehicle(order_id=row.order_id, model=row.model, options=dict(row.options), vin=row.vin),
+                seq_no=row.seq_no,
+                status=VehicleStatus(row.status),
+                broadcast_at=row.broadcast_at,
+                flagged=row.flagged,
+                id=row.id,
+            )
+            for row in rows
+        ]
+        self._stored_seq_nos.update((e.id, e.seq_no) for e in entries if e.id is not None)
+        feed_row = connection.execute(sa.select(t.line_feeds).where(t.line_feeds.c.line_code == line.code)).first()
+        feed = (
+            LineFeedState(feed_row.last_broadcast_seq_no, feed_row.last_broadcast_at, feed_row.silence_alerted)
+            if feed_row is not None
+            else LineFeedState()
+        )
+        return PearlChain(line, entries, feed)
+
+    def save(self, chain: PearlChain) -> None:
+        connection = self._connect()
+        now = _now()
+        dirty = list(chain.dirty.values())
+        stored = [e for e in dirty if e.id is not None]
+        renumbered = [e for e in stored if self._stored_seq_nos.get(e.id) != e.seq_no]  # type: ignore[arg-type]
+        if renumbered:
+            connection.execute(
+                sa.update(_ce).where(_ce.c.id == sa.bindparam("row_id")).values(seq_no=-_ce.c.id),
+                [{"row_id": e.id} for e in renumbered],
+            )
+        if stored:
+            stored.sort(key=lambda e: e.status is not VehicleStatus.CANCELLED)
+            connection.execute(
+                sa.update(_ce).where(_ce.c.id == sa.bindparam("row_id")),
+                [{"row_id": e.id, **_entry_row(e, chain.line_code, now)} for e in stored],
+            )
+        new = [e for e in dirty if e.id is None]
+        if new:
+            ids = connection.execute(
+                sa.insert(_ce).returning(_ce.c.id, sort_by_parameter_order=True),
+                [_entry_row(e, chain.line_code, now) for e in new],
+            ).scalars().all()
+            for entry, entry_id in zip(new, ids, strict=True):
+                entry.id = entry_id
+        self._stored_seq_nos.update((e.id, e.seq_no) for e in dirty if e.id is not None)
+        if chain.feed_dirty:
+            _upsert(
+                connection,
+                t.line_feeds,
+                ["line_code"],
+                {
+                    "line_code": chain.line_code,
+                    "last_broadcast_seq_no": chain.feed.last_broadcast_seq_no,
+                    "last_broadcast_at": chain.feed.last_broadcast_at,
+                    "silence_alerted": chain.feed.silence_alerted,
+                },
+            )
+        if chain.changes:
+            connection.execute(
+                sa.insert(t.sequence_changes),
+                [
+                    {
+                        "line_code": c.line,
+                        "kind": c.kind.value,
+                        "order_id": c.order_id,
+                        "at": c.at,
+                        "old_seq_no": c.old_seq_no,
+                        "new_seq_no": c.new_seq_no,
+                        "in_frozen_zone": c.in_frozen_zone,
+                        "overridden": c.overridden,
+                        "renumbered": {order_id: list(numbers) for order_id, numbers in c.renumbered.items()},
+                        "actor": c.actor,
+                        "reason": c.reason,
+                        "details": dict(c.details),
+                    }
+                    for c in chain.changes
+                ],
+            )
+        chain.dirty.clear()
+        chain.changes.clear()
+        chain.feed_dirty = False
+
+
+# ------------------------------------------------------------------------------ call-offs
+_cl = t.calloff_lines
+
+
+def _line_row(line: CallOffLine) -> dict[str, Any]:
+    return {
+        "number": line.number,
+        "supplier": line.supplier,
+        "unloading_point": line.unloading_point,
+        "line_code": line.line,
+        "order_id": line.order_id,
+        "family": line.family,
+        "seq_no": line.seq_no,
+        "rolling_no": line.rolling_no,
+        "vin": line.vin,
+        "part_number": line.part_number,
+        "quantity": line.quantity,
+        "station": line.station,
+        "need_time": line.need_time,
+        "ship_by": line.ship_by,
+        "state": line.state.value,
+        "amendments": line.amendments,
+        "updated_at": line.updated_at,
+    }
+
+
+def _line_from(row: Any) -> CallOffLine:
+    return CallOffLine(
+        number=row.number,
+        supplier=row.supplier,
+        unloading_point=row.unloading_point,
+        line=row.line_code,
+        order_id=row.order_id,
+        family=row.family,
+        seq_no=row.seq_no,
+        rolling_no=row.rolling_no,
+        vin=row.vin,
+        part_number=row.part_number,
+        quantity=row.quantity,
+        station=row.station,
+        need_time=row.need_time,
+        ship_by=row.ship_by,
+        state=CallOffState(row.state),
+        amendments=row.amendments,
+        updated_at=row.updated_at,
+        id=row.id,
+    )
+
+
+class SqlCallOffRepository(ports.CallOffRepository):
+    def __init__(self, connect: Connect) -> None:
+        self._connect = connect
+
+    def add(self, calloff: CallOff) -> None:
+        connection = self._connect()
+        connection.execute(
+            sa.insert(t.calloffs).values(
+                number=calloff.number,
+                supplier=calloff.supplier,
+                unloading_point=calloff.unloading_point,
+                line_code=calloff.line,
+                issued_at=calloff.issued_at,
+            )
+        )
+        if calloff.lines:
+            ids = connection.execute(
+                sa.insert(_cl).returning(_cl.c.id, sort_by_parameter_order=True),
+                [_line_row(line) for line in calloff.lines],
+            ).scalars().all()
+            for line, line_id in zip(calloff.lines, ids, strict=True):
+                line.id = line_id
+
+    def get(self, number: str) -> CallOff:
+        connection = self._connect()
+        head = connection.execute(sa.select(t.calloffs).where(t.calloffs.c.number == number)).first()
+        if head is None:
+            raise NotFound(f"no call-off {number!r}")
+        rows = connection.execute(sa.select(_cl).where(_cl.c.number == number).order_by(_cl.c.id)).all()
+        return CallOff(
+            number=head.number,
+            supplier=head.supplier,
+            unloading_point=head.unloading_point,
+            line=head.line_code,
+            issued_at=head.issued_at,
+            lines=[_line_from(row) for row in rows],
+        )
+
+    def live_lines_for(self, line: str, order_ids: Iterable[str]) -> dict[tuple[str, str], CallOffLine]:
+        wanted = sorted(set(order_ids))
+        if not wanted:
+            return {}
+        rows = self._connect().execute(
+            sa.select(_cl).where(
+                _cl.c.line_code == line,
+                _cl.c.order_id.in_(wanted),
+                _cl.c.state != CallOffState.CANCELLED.value,
+            )
+        )
+        return {(row.order_id, row.family): _line_from(row) for row in rows}
+
+    def save_lines(self, lines: Iterable[CallOffLine]) -> None:
+        lines = list(lines)
+        unsaved = [f"{ln.number} {ln.order_id}/{ln.family}" for ln in lines if ln.id is None]
+        if unsaved:
+            raise ValueError(f"call-off lines never added cannot be saved: {', '.join(unsaved)}")
+        if lines:
+            self._connect().execute(
+                sa.update(_cl).where(_cl.c.id == sa.bindparam("row_id")),
+                [{"row_id": ln.id, **_line_row(ln)} for ln in lines],
+            )
+
+    def lines(self, where: ports.CallOffLineFilter) -> list[CallOffLine]:
+        connection = self._connect()
+        query = sa.select(_cl).order_by(
+            _ordered(connection, _cl.c.line_code), _cl.c.seq_no, _ordered(connection, _cl.c.family), _cl.c.id
+        )
+        if where.line is not None:
+            query = query.where(_cl.c.line_code == where.line)
+        if where.supplier is not None:
+            query = query.where(_cl.c.supplier == where.supplier)
+        if where.states:
+            query = query.where(_cl.c.state.in_([s.value for s in where.states]))
+        if where.number is not None:
+            query = query.where(_cl.c.number == where.number)
+        if where.order_id is not None:
+            query = query.where(_cl.c.order_id == where.order_id)
+        if where.limit:
+            query = query.limit(where.limit)
+        return [_line_from(row) for row in connection.execute(query)]
+
+    def count_by_supplier_and_state(self, line: str | None = None) -> dict[tuple[str, str], int]:
+        query = sa.select(_cl.c.supplier, _cl.c.state, sa.func.count()).group_by(_cl.c.supplier, _cl.c.state)
+        if line is not None:
+            query = query.where(_cl.c.line_code == line)
+        return {(supplier, state): count for supplier, state, count in self._connect().execute(query)}
+
+
+# ------------------------------------------------------------------------------ summarized calls
+_sc = t.summarized_calls
+
+
+def _call_from(row: Any) -> SummarizedCall:
+    return SummarizedCall(
+        line=row.line_code,
+        family=row.family,
+        supplier=row.supplier,
+        part_number=row.part_number,
+        window_start=row.window_start,
+        window_end=row.window_end,
+        contributions=dict(row.contributions),
+        updated_at=row.updated_at,
+        id=row.id,
+    )
+
+
+def _call_row(call: SummarizedCall) -> dict[str, Any]:
+    return {
+        "line_code": call.line,
+        "family": call.family,
+        "supplier": call.supplier,
+        "part_number": call.part_number,
+        "window_start": call.window_start,
+        "window_end": call.window_end,
+        "contributions": dict(call.contributions),
+        "quantity": call.quantity,
+        "updated_at": call.updated_at,
+    }
+
+
+def _counts_any_of(connection: sa.Connection, order_ids: list[str]) -> sa.ColumnElement[bool]:
+    """The summarized call counts at least one of these vehicles (a key of its contributions)."""
+    if connection.dialect.name == "postgresql":
+        return sa.type_coerce(_sc.c.contributions, postgresql.JSONB).has_any(
+            sa.literal(order_ids, postgresql.ARRAY(sa.String))
+        )
+    keys = sa.func.json_each(_sc.c.contributions).table_valued("key")
+    return sa.exists(sa.select(1).select_from(keys).where(keys.c.key.in_(order_ids)))
+
+
+class SqlSummarizedCallRepository(ports.SummarizedCallRepository):
+    def __init__(self, connect: Connect) -> None:
+        self._connect = connect
+
+    def find(self, line: str, family: str, part_number: str, window_start: datetime) -> SummarizedCall | None:
+        row = self._connect().execute(
+            sa.select(_sc).where(
+                _sc.c.line_code == line,
+                _sc.c.family == family,
+                _sc.c.part_number == part_number,
+                _sc.c.window_start == window_start,
+            )
+        ).first()
+        return _call_from(row) if row is not None else None
+
+    def counting(self, line: str, order_ids: Iterable[str]) -> dict[str, list[SummarizedCall]]:
+        """Each call comes back as one object, shared by the lists of all vehicles it counts,
+        so changes made through one vehicle are seen through the others."""
+        wanted = sorted(set(order_ids))
+        if not wanted:
+            return {}
+        connection = self._connect()
+        rows = connection.execute(
+            sa.select(_sc).where(_sc.c.line_code == line, _counts_any_of(connection, wanted)).order_by(_sc.c.id)
+        )
+        result: dict[str, list[SummarizedCall]] = {}
+        wanted_set = set(wanted)
+        for row in rows:
+            call = _call_from(row)
+            for order_id in sorted(wanted_set & call.contributions.keys()):
+                result.setdefault(order_id, []).append(call)
+        return result
+
+    def save(self, calls: Iterable[SummarizedCall]) -> None:
+        connection = self._connect()
+        calls = list(calls)
+        stored = [c for c in calls if c.id is not None]
+        if stored:
+            connection.execute(
+                sa.update(_sc).where(_sc.c.id == sa.bindparam("row_id")),
+                [{"row_id": c.id, **_call_row(c)} for c in stored],
+            )
+        for call in calls:
+            if call.id is None:
+                row = _call_row(call)
+                statement = _insert(connection, _sc).values(row)
+                key = ["line_code", "family", "part_number", "window_start"]
+                call.id = connection.execute(
+                    statement.on_conflict_do_update(
+                        index_elements=key, set_={name: statement.excluded[name] for name in row if name not in key}
+                    ).returning(_sc.c.id)
+                ).scalar_one()
+
+    def list(self, line: str | None = None, supplier: str | None = None) -> list[SummarizedCall]:
+        connection = self._connect()
+        query = sa.select(_sc).order_by(
+            _ordered(connection, _sc.c.line_code),
+            _sc.c.window_start,
+            _ordered(connection, _sc.c.family),
+            _ordered(connection, _sc.c.part_number),
+        )
+        if line is not None:
+            query = query.where(_sc.c.line_code == line)
+        if supplier is not None:
+            query = query.where(_sc.c.supplier == supplier)
+        return [_call_from(row) for row in connection.execute(query)]
+
+
+# ------------------------------------------------------------------------------ alerts
+_al = t.alerts
+
+
+def _alert_from(row: Any) -> Alert:
+    return Alert(
+        kind=AlertKind(row.kind),
+        line=row.line_code,
+        message=row.message,
+        raised_at=row.raised_at,
+        order_id=row.order_id,
+        seq_no=row.seq_no,
+        details=dict(row.details),
+        severity=Severity(row.severity),
+        id=row.id,
+        acknowledged_at=row.acknowledged_at,
+        acknowledged_by=row.acknowledged_by,
+    )
+
+
+class SqlAlertRepository(ports.AlertRepository):
+    def __init__(self, connect: Connect) -> None:
+        self._connect = connect
+
+    def add(self, alert: Alert) -> None:
+        severity = alert.severity.value if alert.severity is not None else None
+        alert.id = self._connect().execute(
+            sa.insert(_al)
+            .values(
+                kind=alert.kind.value,
+                severity=severity,
+                line_code=alert.line,
+                order_id=alert.order_id,
+                seq_no=alert.seq_no,
+                message=alert.message,
+                details=dict(alert.details),
+                raised_at=alert.raised_at,
+                acknowledged_at=alert.acknowledged_at,
+                acknowledged_by=alert.acknowledged_by,
+            )
+            .returning(_al.c.id)
+        ).scalar_one()
+
+    def list(self, where: ports.AlertFilter) -> list[Alert]:
+        query = sa.select(_al).order_by(_al.c.id.desc())
+        if where.line is not None:
+            query = query.where(_al.c.line_code == where.line)
+        if where.kinds:
+            query = query.where(_al.c.kind.in_([k.value for k in where.kinds]))
+        if where.open_only:
+            query = query.where(_al.c.acknowledged_at.is_(None))
+        if where.limit:
+            query = query.limit(where.limit)
+        return [_alert_from(row) for row in self._connect().execute(query)]
+
+    def acknowledge(self, alert_id: int, by: str, at: datetime) -> Alert:
+        connection = self._connect()
+        connection.execute(
+            sa.update(_al)
+            .where(_al.c.id == alert_id, _al.c.acknowledged_at.is_(None))
+            .values(acknowledged_at=at, acknowledged_by=by)
+        )
+        row = connection.execute(sa.select(_al).where(_al.c.id == alert_id)).first()
+        if row is None:
+            raise NotFound(f"no alert {alert_id}")
+        return _alert_from(row)
+
+    def count_by_kind(self, line: str | None = None) -> dict[str, int]:
+        query = sa.select(_al.c.kind, sa.func.count()).group_by(_al.c.kind)
+        if line is not None:
+            query = query.where(_al.c.line_code == line)
+        return {kind: count for kind, count in self._connect().execute(query)}
+
+
+# ------------------------------------------------------------------------------ outbox, inbox
+_ob = t.outbox
+
+
+class SqlOutbox(ports.Outbox):
+    def __init__(self, connect: Connect) -> None:
+        self._connect = connect
+
+    def add(self, topic: str, key: str, payload: dict[str, Any], at: datetime) -> None:
+        self._connect().execute(
+            sa.insert(_ob).values(topic=topic, key=key, payload=payload, created_at=at, published_at=None, attempts=0)
+        )
+
+    def pending(self, limit: int = 100) -> list[ports.OutboxMessage]:
+        """Claims the messages for this transaction: concurrent relays get other ones."""
+        connection = self._connect()
+        query = sa.select(_ob).where(_ob.c.published_at.is_(None)).order_by(_ob.c.id).limit(limit)
+        return [
+            ports.OutboxMessage(
+                id=row.id,
+                topic=row.topic,
+                key=row.key,
+                payload=row.payload,
+                created_at=row.created_at,
+                published_at=row.published_at,
+                attempts=row.attempts,
+            )
+            for row in connection.execute(locking.claim(connection, query))
+        ]
+
+    def mark_published(self, ids: Sequence[int], at: datetime) -> None:
+        if ids:
+            self._connect().execute(sa.update(_ob).where(_ob.c.id.in_(list(ids))).values(published_at=at))
+
+    def mark_failed(self, ids: Sequence[int]) -> None:
+        if ids:
+            self._connect().execute(sa.update(_ob).where(_ob.c.id.in_(list(ids))).values(attempts=_ob.c.attempts + 1))
+
+
+class SqlInbox(ports.InboxRegistry):
+    """Keys of applied inbound messages. Two transactions that apply the same message at the
+    same time cannot both commit: the second insert of the key fails on the primary key."""
+
+    def __init__(self, connect: Connect) -> None:
+        self._connect = connect
+
+    def seen(self, key: str) -> bool:
+        return self._connect().execute(sa.select(t.inbox.c.key).where(t.inbox.c.key == key)).first() is not None
+
+    def add(self, key: str, at: datetime) -> None:
+        self._connect().execute(sa.insert(t.inbox).values(key=key, received_at=at))

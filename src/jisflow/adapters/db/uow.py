@@ -1,0 +1,68 @@
+"""The SQL unit of work: one database transaction per ``with uow:`` block.
+
+::
+
+    uow = SqlUnitOfWork(make_engine(url))
+    with uow:
+        chain = uow.chains.get(line)
+        ...
+        uow.chains.save(chain)
+        uow.commit()      # leaving the block without commit rolls everything back
+
+The block takes a connection from the engine's pool and gives it back at the end. A commit ends
+the transaction; statements after it run in a new one, which the end of the block rolls back
+unless it is committed too.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from jisflow.adapters.db import repositories as repos
+from jisflow.services import unit_of_work as ports
+
+
+class SqlUnitOfWork(ports.AbstractUnitOfWork):
+    def __init__(self, engine: sa.Engine) -> None:
+        super().__init__()
+        self.engine = engine
+        self._connection: sa.Connection | None = None
+        self._open_repositories()
+
+    def _open_repositories(self) -> None:
+        connect = self._active_connection
+        self.plants = repos.SqlPlantRepository(connect)
+        self.chains = repos.SqlChainRepository(connect)
+        self.calloffs = repos.SqlCallOffRepository(connect)
+        self.jit_calls = repos.SqlSummarizedCallRepository(connect)
+        self.alerts = repos.SqlAlertRepository(connect)
+        self.outbox = repos.SqlOutbox(connect)
+        self.inbox = repos.SqlInbox(connect)
+
+    def _active_connection(self) -> sa.Connection:
+        if self._connection is None:
+            raise RuntimeError("the unit of work is used outside its `with` block")
+        return self._connection
+
+    def __enter__(self) -> SqlUnitOfWork:
+        if self._connection is not None:
+            raise RuntimeError("the unit of work is already in a `with` block; it does not nest")
+        super().__enter__()
+        self._connection = self.engine.connect()
+        self._open_repositories()
+        return self
+
+    def __exit__(self, *args: object) -> None:
+        try:
+            super().__exit__(*args)
+        finally:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+    def _commit(self) -> None:
+        self._active_connection().commit()
+
+    def _rollback(self) -> None:
+        if self._connection is not None:
+            self._connection.rollback()

@@ -1,0 +1,320 @@
+"""In-memory implementations of every port: for service tests and fast simulation.
+
+They keep the semantics of the SQL adapters: repositories hand out copies, changes are staged
+and applied to the shared store only on commit, so a command that fails changes nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from jisflow.domain.alerts import Alert
+from jisflow.domain.calloff import CallOff, CallOffLine, SummarizedCall
+from jisflow.domain.errors import NotFound
+from jisflow.domain.plant import Line, Plant
+from jisflow.domain.sequence import ChainEntry, LineFeedState, PearlChain, SequenceChange
+from jisflow.services import unit_of_work as ports
+
+
+@dataclass
+class MemoryStore:
+    """The committed state shared by all in-memory units of work."""
+
+    plants: dict[str, tuple[Plant, dict[str, Any]]] = field(default_factory=dict)
+    entries: dict[str, dict[str, ChainEntry]] = field(default_factory=dict)  # line -> order id -> entry
+    feeds: dict[str, LineFeedState] = field(default_factory=dict)
+    changes: list[SequenceChange] = field(default_factory=list)
+    calloffs: dict[str, CallOff] = field(default_factory=dict)
+    calls: dict[tuple, SummarizedCall] = field(default_factory=dict)
+    alerts: list[Alert] = field(default_factory=list)
+    outbox: list[ports.OutboxMessage] = field(default_factory=list)
+    inbox: dict[str, datetime] = field(default_factory=dict)
+    ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+
+class _Staged:
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+        self.ops: list = []
+
+    def stage(self, op) -> None:
+        self.ops.append(op)
+
+
+class MemoryPlantRepository(ports.PlantRepository):
+    def __init__(self, staged: _Staged) -> None:
+        self._s = staged
+
+    def put(self, plant: Plant, definition: dict[str, Any], at: datetime) -> None:
+        self._s.stage(lambda st: st.plants.__setitem__(plant.code, (plant, copy.deepcopy(definition))))
+
+    def get(self, code: str) -> Plant:
+        try:
+            return self._s.store.plants[code][0]
+        except KeyError:
+            raise NotFound(f"no plant {code!r}; load its definition first") from None
+
+    def of_line(self, line_code: str) -> Plant:
+        for plant, _ in self._s.store.plants.values():
+            if any(line.code == line_code for line in plant.lines):
+                return plant
+        raise NotFound(f"no line {line_code!r} in any loaded plant")
+
+    def list(self) -> list[Plant]:
+        return [p for p, _ in sorted(self._s.store.plants.values(), key=lambda pd: pd[0].code)]
+
+
+class MemoryChainRepository(ports.ChainRepository):
+    def __init__(self, staged: _Staged) -> None:
+        self._s = staged
+
+    def get(self, line: Line) -> PearlChain:
+        entries = copy.deepcopy(list(self._s.store.entries.get(line.code, {}).values()))
+        feed = copy.deepcopy(self._s.store.feeds.get(line.code, LineFeedState()))
+        return PearlChain(line, entries, feed)
+
+    def save(self, chain: PearlChain) -> None:
+        dirty = copy.deepcopy(list(chain.dirty.values()))
+        feed = copy.deepcopy(chain.feed)
+        changes = list(chain.changes)
+
+        def apply(st: MemoryStore) -> None:
+            line_entries = st.entries.setdefault(chain.line_code, {})
+            for entry in dirty:
+                if entry.id is None:
+                    entry.id = next(st.ids)
+                line_entries[entry.order_id] = entry
+            st.feeds[chain.line_code] = feed
+            st.changes.extend(changes)
+
+        self._s.stage(apply)
+        chain.dirty.clear()
+        chain.changes.clear()
+        chain.feed_dirty = False
+
+
+class MemoryCallOffRepository(ports.CallOffRepository):
+    def __init__(self, staged: _Staged) -> None:
+        self._s = staged
+
+    def add(self, calloff: CallOff) -> None:
+        snapshot = copy.deepcopy(calloff)
+
+        def apply(st: MemoryStore) -> None:
+            for line in snapshot.lines:
+                line.id = next(st.ids)
+                line.events = []
+            st.calloffs[snapshot.number] = snapshot
+
+        self._s.stage(apply)
+
+    def get(self, number: str) -> CallOff:
+        try:
+            return copy.deepcopy(self._s.store.calloffs[number])
+        except KeyError:
+            raise NotFound(f"no call-off {number!r}") from None
+
+    def _all_lines(self) -> Iterable[CallOffLine]:
+        for calloff in self._s.store.calloffs.values():
+            yield from calloff.lines
+
+    def live_lines_for(self, line: str, order_ids: Iterable[str]) -> dict[tuple[str, str], CallOffLine]:
+        wanted = set(order_ids)
+        return {
+            (ln.order_id, ln.family): copy.deepcopy(ln)
+            for ln in self._all_lines()
+            if ln.line == line and ln.order_id in wanted and ln.live
+        }
+
+    def save_lines(self, lines: Iterable[CallOffLine]) -> None:
+        snapshot = [replace(copy.deepcopy(ln), events=[]) for ln in lines]
+
+        def apply(st: MemoryStore) -> None:
+            for new in snapshot:
+                calloff = st.calloffs[new.number]
+                calloff.lines = [new if old.id == new.id else old for old in calloff.lines]
+
+        self._s.stage(apply)
+
+    def lines(self, where: ports.CallOffLineFilter) -> list[CallOffLine]:
+        found = [
+            copy.deepcopy(ln)
+            for ln in self._all_lines()
+            if (where.line is None or ln.line == where.line)
+            and (where.supplier is None or ln.supplier == where.supplier)
+            and (not where.states or ln.state in where.states)
+            and (where.number is None or ln.number == where.number)
+            and (where.order_id is None or ln.order_id == where.order_id)
+        ]
+        found.sort(key=lambda ln: (ln.line, ln.seq_no, ln.family))
+        return found[: where.limit] if where.limit else found
+
+    def count_by_supplier_and_state(self, line: str | None = None) -> dict[tuple[str, str], int]:
+        counts: dict[tuple[str, str], int] = {}
+        for ln in self._all_lines():
+            if line is None or ln.line == line:
+                key = (ln.supplier, ln.state.value)
+                counts[key] = counts.get(key, 0) + 1
+        return counts
+
+
+class MemorySummarizedCallRepository(ports.SummarizedCallRepository):
+    def __init__(self, staged: _Staged) -> None:
+        self._s = staged
+
+    def find(self, line: str, family: str, part_number: str, window_start: datetime) -> SummarizedCall | None:
+        call = self._s.store.calls.get((line, family, part_number, window_start))
+        return copy.deepcopy(call) if call is not None else None
+
+    def counting(self, line: str, order_ids: Iterable[str]) -> dict[str, list[SummarizedCall]]:
+        wanted = set(order_ids)
+        result: dict[str, list[SummarizedCall]] = {}
+        for call in self._s.store.calls.values():
+            if call.line != line:
+                continue
+            for order_id in wanted & call.contributions.keys():
+                result.setdefault(order_id, []).append(copy.deepcopy(call))
+        return result
+
+    def save(self, calls: Iterable[SummarizedCall]) -> None:
+        snapshot = [replace(copy.deepcopy(c), events=[]) for c in calls]
+
+        def apply(st: MemoryStore) -> None:
+            for call in snapshot:
+                if call.id is None:
+                    call.id = next(st.ids)
+                st.calls[call.key] = call
+
+        self._s.stage(apply)
+
+    def list(self, line: str | None = None, supplier: str | None = None) -> list[SummarizedCall]:
+        calls = [
+            copy.deepcopy(c)
+            for c in self._s.store.calls.values()
+            if (line is None or c.line == line) and (supplier is None or c.supplier == supplier)
+        ]
+        return sorted(calls, key=lambda c: (c.line, c.window_start, c.family, c.part_number))
+
+
+class MemoryAlertRepository(ports.AlertRepository):
+    def __init__(self, staged: _Staged) -> None:
+        self._s = staged
+
+    def add(self, alert: Alert) -> None:
+        snapshot = copy.deepcopy(alert)
+
+        def apply(st: MemoryStore) -> None:
+            snapshot.id = next(st.ids)
+            alert.id = snapshot.id
+            st.alerts.append(snapshot)
+
+        self._s.stage(apply)
+
+    def list(self, where: ports.AlertFilter) -> list[Alert]:
+        found = [
+            copy.deepcopy(a)
+            for a in reversed(self._s.store.alerts)
+            if (where.line is None or a.line == where.line)
+            and (not where.kinds or a.kind in where.kinds)
+            and (not where.open_only or a.acknowledged_at is None)
+        ]
+        return found[: where.limit] if where.limit else found
+
+    def acknowledge(self, alert_id: int, by: str, at: datetime) -> Alert:
+        for alert in self._s.store.alerts:
+            if alert.id == alert_id:
+                result = copy.deepcopy(alert)
+                if result.acknowledged_at is None:
+                    result.acknowledged_at, result.acknowledged_by = at, by
+
+                    def apply(st: MemoryStore, target=alert) -> None:
+                        target.acknowledged_at, target.acknowledged_by = at, by
+
+                    self._s.stage(apply)
+                return result
+        raise NotFound(f"no alert {alert_id}")
+
+    def count_by_kind(self, line: str | None = None) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for a in self._s.store.alerts:
+            if line is None or a.line == line:
+                counts[a.kind.value] = counts.get(a.kind.value, 0) + 1
+        return counts
+
+
+class MemoryOutbox(ports.Outbox):
+    def __init__(self, staged: _Staged) -> None:
+        self._s = staged
+
+    def add(self, topic: str, key: str, payload: dict[str, Any], at: datetime) -> None:
+        body = copy.deepcopy(payload)
+        self._s.stage(lambda st: st.outbox.append(ports.OutboxMessage(next(st.ids), topic, key, body, at)))
+
+    def pending(self, limit: int = 100) -> list[ports.OutboxMessage]:
+        return [m for m in self._s.store.outbox if m.published_at is None][:limit]
+
+    def mark_published(self, ids: Sequence[int], at: datetime) -> None:
+        wanted = set(ids)
+
+        def apply(st: MemoryStore) -> None:
+            st.outbox = [replace(m, published_at=at) if m.id in wanted else m for m in st.outbox]
+
+        self._s.stage(apply)
+
+    def mark_failed(self, ids: Sequence[int]) -> None:
+        wanted = set(ids)
+
+        def apply(st: MemoryStore) -> None:
+            st.outbox = [replace(m, attempts=m.attempts + 1) if m.id in wanted else m for m in st.outbox]
+
+        self._s.stage(apply)
+
+
+class MemoryInbox(ports.InboxRegistry):
+    def __init__(self, staged: _Staged) -> None:
+        self._s = staged
+        self._pending: set[str] = set()
+
+    def seen(self, key: str) -> bool:
+        return key in self._s.store.inbox or key in self._pending
+
+    def add(self, key: str, at: datetime) -> None:
+        self._pending.add(key)
+        self._s.stage(lambda st: st.inbox.__setitem__(key, at))
+
+
+class MemoryUnitOfWork(ports.AbstractUnitOfWork):
+    def __init__(self, store: MemoryStore | None = None) -> None:
+        super().__init__()
+        self.store = store or MemoryStore()
+        self.committed = 0
+        self._begin()
+
+    def _begin(self) -> None:
+        self._staged = _Staged(self.store)
+        self.plants = MemoryPlantRepository(self._staged)
+        self.chains = MemoryChainRepository(self._staged)
+        self.calloffs = MemoryCallOffRepository(self._staged)
+        self.jit_calls = MemorySummarizedCallRepository(self._staged)
+        self.alerts = MemoryAlertRepository(self._staged)
+        self.outbox = MemoryOutbox(self._staged)
+        self.inbox = MemoryInbox(self._staged)
+
+    def __enter__(self) -> MemoryUnitOfWork:
+        super().__enter__()
+        self._begin()
+        return self
+
+    def _commit(self) -> None:
+        for op in self._staged.ops:
+            op(self.store)
+        self._staged.ops.clear()
+        self.committed += 1
+
+    def _rollback(self) -> None:
+        self._staged.ops.clear()

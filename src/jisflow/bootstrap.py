@@ -1,0 +1,51 @@
+"""The one place where adapters are wired to the services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from jisflow.services.clock import Clock, SystemClock
+from jisflow.services.messagebus import MessageBus
+from jisflow.services.outbox import MemoryPublisher, Publisher, RelayReport, relay_all
+from jisflow.services.unit_of_work import AbstractUnitOfWork
+
+
+@dataclass
+class App:
+    """A wired jisflow: the bus for commands, the unit of work for queries, the relay."""
+
+    bus: MessageBus
+    uow: AbstractUnitOfWork
+    clock: Clock
+    publisher: Publisher
+    batch_size: int = 100
+
+    def relay(self) -> RelayReport:
+        return relay_all(self.uow, self.publisher, self.clock, self.batch_size)
+
+
+def bootstrap(
+    uow: AbstractUnitOfWork | None = None,
+    *,
+    database_url: str | None = None,
+    clock: Clock | None = None,
+    publisher: Publisher | None = None,
+    migrate: bool = False,
+    batch_size: int = 100,
+) -> App:
+    """Wire jisflow. Without a unit of work, one on ``database_url`` (default: the settings'
+    database) is made; ``migrate`` upgrades its schema first."""
+    if uow is None:
+        from jisflow.adapters.db.engine import make_engine
+        from jisflow.adapters.db.uow import SqlUnitOfWork
+        from jisflow.config import get_settings
+
+        url = database_url or get_settings().database_url
+        if migrate:
+            from jisflow.adapters.db.migrate import upgrade
+
+            upgrade(url)
+        uow = SqlUnitOfWork(make_engine(url))
+    clock = clock or SystemClock()
+    publisher = publisher or MemoryPublisher()
+    return App(bus=MessageBus(uow, clock), uow=uow, clock=clock, publisher=publisher, batch_size=batch_size)

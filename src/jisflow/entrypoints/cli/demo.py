@@ -1,0 +1,129 @@
+"""``jisflow demo``: a fresh SQLite database, the demo plant, a day's sequence, and one shift
+run in accelerated simulated time through the real services, shown live."""
+
+from __future__ import annotations
+
+import json
+import time as walltime
+from datetime import datetime, timezone
+from pathlib import Path
+
+import typer
+from rich.console import Group
+from rich.live import Live
+from rich.panel import Panel
+from rich.table import Table
+
+from jisflow.entrypoints.cli.common import console, reports_errors
+
+
+@reports_errors
+def demo(
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON instead of the live view."),
+    db_file: Path = typer.Option(Path("jisflow-demo.db"), "--db-file", help="SQLite file to create (replaced if it exists)."),
+    seed: int = typer.Option(7, help="Seed of the vehicle mix and the disturbances."),
+    speed: float = typer.Option(None, help="Simulated seconds per real second in the live view (default: the settings' demo_speed)."),
+    start: str = typer.Option(None, help="Start the run at the first shift from this ISO date (default: next Monday)."),
+) -> None:
+    """Run one shift of the demo plant through the real services and summarise it."""
+    from jisflow.adapters.plant_file import demo_plant_path, load_plant_file
+    from jisflow.bootstrap import bootstrap
+    from jisflow.config import get_settings
+    from jisflow.services import commands as c
+    from jisflow.services.clock import SimulatedClock
+    from jisflow.simulation.shift_run import ShiftRun, first_shift_start, next_monday
+
+    settings = get_settings()
+    speed = speed or settings.demo_speed
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{db_file}{suffix}").unlink(missing_ok=True)
+    url = f"sqlite:///{db_file}"
+    definition = load_plant_file(demo_plant_path())
+    plant = definition.plant
+    line = plant.lines[0]
+    if start:
+        try:
+            begin = datetime.fromisoformat(start)
+        except ValueError:
+            raise typer.BadParameter(f"--start {start!r} is not an ISO date") from None
+        begin = begin if begin.tzinfo else begin.replace(tzinfo=timezone.utc)
+    else:
+        begin = next_monday(datetime.now(timezone.utc).date())
+    shift, shift_start, shift_end = first_shift_start(line, begin)
+    clock = SimulatedClock(shift_start)
+    app = bootstrap(database_url=url, clock=clock, migrate=True)
+    app.bus.handle(c.LoadPlant(plant, definition.data))
+    run = ShiftRun(app, clock, plant, definition.mix, line=line.code, seed=seed)
+    t0 = walltime.perf_counter()
+    planned = run.plan_day(shift_start)
+    if as_json:
+        summary = run.run(shift, shift_start, shift_end)
+        data = summary.to_json()
+        data["wall_seconds"] = round(walltime.perf_counter() - t0, 1)
+        data["database"] = url
+        print(json.dumps(data, indent=2, default=str))
+        return
+    console.print(f"[bold]jisflow demo[/]: plant {plant.code} ({plant.name}), line {line.code}, {planned} vehicles planned; "
+                  f"shift {shift} {shift_start:%Y-%m-%d %H:%M}Z - {shift_end:%H:%M}Z at {speed:.0f}x")
+    sim_t0 = shift_start
+    with Live(console=console, refresh_per_second=8, transient=False) as live:
+        def on_takt(snap) -> None:
+            live.update(_view(snap, plant.timezone))
+            ahead = (snap.now - sim_t0).total_seconds() / speed - (walltime.perf_counter() - t0)
+            if ahead > 0:
+                walltime.sleep(min(ahead, 0.5))
+
+        summary = run.run(shift, shift_start, shift_end, on_takt=on_takt)
+    _print_summary(summary, walltime.perf_counter() - t0, url)
+
+
+def _view(snap, tz: str):
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(tz)
+    head = Table(title="next vehicles at the broadcast point", expand=True)
+    for col in ("seq", "order", "model", "trim", "colour", "planned", "zone"):
+        head.add_column(col)
+    for v in snap.next_vehicles:
+        head.add_row(str(v["seq_no"]), v["order_id"], v["model"], v["options"].get("trim", ""), v["options"].get("colour", ""),
+                     f"{v['planned_at'].astimezone(zone):%H:%M:%S}", ("[cyan]frozen[/]" if v["frozen"] else "") + (" [yellow]flagged[/]" if v["flagged"] else ""))
+    states = ["CREATED", "SENT", "ACKNOWLEDGED", "AMENDED", "CANCELLED"]
+    co = Table(title="call-off lines per supplier", expand=True)
+    co.add_column("supplier")
+    for s in states:
+        co.add_column(s.lower(), justify="right")
+    for supplier, counts in sorted(snap.lines_by_supplier.items()):
+        co.add_row(supplier, *(str(counts.get(s, 0)) for s in states))
+    al = Table(title="alerts (newest first): " + ", ".join(f"{k} {n}" for k, n in sorted(snap.alert_counts.items())), expand=True)
+    al.add_column("time")
+    al.add_column("kind")
+    al.add_column("message")
+    colour = {"critical": "red", "warning": "yellow", "info": "white"}
+    for a in snap.alerts[:6]:
+        al.add_row(f"{a['raised_at'].astimezone(zone):%H:%M:%S}", f"[{colour[a['severity']]}]{a['kind']}[/]", a["message"])
+    status = (f"[bold]{snap.now.astimezone(zone):%a %Y-%m-%d %H:%M:%S}[/] ({tz})  shift {snap.shift}  takt {snap.takts_done}/{snap.takts_total}  "
+              f"broadcast {snap.broadcast}" + (f"  [magenta]{snap.event}[/]" if snap.event else ""))
+    return Panel(Group(status, head, co, al), title="jisflow control: line live")
+
+
+def _print_summary(summary, wall: float, url: str) -> None:
+    data = summary.to_json()
+    table = Table(title=f"shift {summary.shift} on line {summary.line}: summary")
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    table.add_row("vehicles broadcast", str(data["vehicles_broadcast"]))
+    table.add_row("call-offs", str(data["calloffs"]))
+    table.add_row("call-off lines", str(data["calloff_lines"]["total"]))
+    for supplier, n in data["calloff_lines"]["by_supplier"].items():
+        table.add_row(f"  to {supplier}", str(n))
+    for state, n in data["calloff_lines"]["by_state"].items():
+        table.add_row(f"  {state}", str(n))
+    table.add_row("JIT summarized calls", str(data["jit_calls"]))
+    table.add_row("sequence changes", ", ".join(f"{k} {n}" for k, n in data["sequence_changes"].items()) or "0")
+    table.add_row("alerts", str(data["alerts"]["total"]))
+    for kind, n in data["alerts"]["by_kind"].items():
+        table.add_row(f"  {kind}", str(n))
+    table.add_row("messages published", str(data["messages_published"]))
+    table.add_row("wall time", f"{wall:.1f} s")
+    console.print(table)
+    console.print(f"explore it: [bold]jisflow calloffs list --db {url}[/], [bold]jisflow alerts list --db {url}[/], [bold]jisflow sequence show --line {summary.line} --db {url}[/]")

@@ -1,0 +1,354 @@
+"""Command handlers: plain functions of (command, unit of work, clock).
+
+Every handler runs in one unit of work, checks everything before it changes anything, and
+hands the events it wants announced to ``uow.publish`` (outbox in the same transaction, bus
+after commit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from jisflow.domain.alerts import Alert
+from jisflow.domain.calloff import CallOffState
+from jisflow.domain.errors import ExplosionError, NotFound, ProblemCollector, ValidationError, at
+from jisflow.domain.events import Event, PlantLoaded, SequenceImported
+from jisflow.domain.explosion import check_vehicle, need_time
+from jisflow.domain.issuing import IssueResult, reconcile
+from jisflow.domain.plant import CallOffTrigger, Plant, SupplyMode
+from jisflow.domain.sequence import PearlChain, SequenceChange, Vehicle, VehicleStatus, unroll
+from jisflow.services import commands as c
+from jisflow.services.clock import Clock
+from jisflow.services.unit_of_work import AbstractUnitOfWork
+
+
+@dataclass
+class Outcome:
+    """What a command did, for the caller (CLI, API, simulation)."""
+
+    applied: bool = True
+    duplicate: bool = False
+    change: SequenceChange | None = None
+    alerts: list[Alert] = field(default_factory=list)
+    calloffs: list[str] = field(default_factory=list)  # numbers of new call-offs
+    lines_issued: int = 0
+    lines_changed: int = 0
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def _now(cmd_at: datetime | None, clock: Clock) -> datetime:
+    if cmd_at is None:
+        return clock.now()
+    if cmd_at.tzinfo is None:
+        raise ValidationError(f"time {cmd_at.isoformat()} has no time zone; give it in UTC or with an offset")
+    return cmd_at
+
+
+def _seen(uow: AbstractUnitOfWork, message_id: str | None, scope: str, now: datetime) -> bool:
+    """True when this message was applied before (a replay); registers it otherwise."""
+    if not message_id:
+        return False
+    key = f"{scope}:{message_id}"
+    if uow.inbox.seen(key):
+        return True
+    uow.inbox.add(key, now)
+    return False
+
+
+def _settle(uow: AbstractUnitOfWork, plant: Plant, chain: PearlChain, now: datetime, reason: str, order_ids: Iterable[str] | None = None, outcome: Outcome | None = None) -> IssueResult:
+    """Bring the calls of the touched vehicles in line with the chain, then store it all."""
+    ids = list(chain.dirty) if order_ids is None else list(order_ids)
+    existing = uow.calloffs.live_lines_for(chain.line_code, ids)
+    counting = uow.jit_calls.counting(chain.line_code, ids)
+    result = reconcile(
+        plant, chain, ids, now, existing,
+        lambda family, part, start: uow.jit_calls.find(chain.line_code, family, part, start),
+        counting, reason,
+    )
+    uow.chains.save(chain)
+    for calloff in result.new_calloffs:
+        uow.calloffs.add(calloff)
+    if result.changed_lines:
+        uow.calloffs.save_lines(result.changed_lines)
+    if result.changed_calls:
+        uow.jit_calls.save(result.changed_calls)
+    alerts = chain.alerts + result.alerts
+    for alert in alerts:
+        uow.alerts.add(alert)
+    uow.publish([*chain.events, *result.events], now)
+    chain.alerts.clear()
+    chain.events.clear()
+    if outcome is not None:
+        outcome.alerts.extend(alerts)
+        outcome.calloffs.extend(co.number for co in result.new_calloffs)
+        outcome.lines_issued += sum(len(co.lines) for co in result.new_calloffs)
+        outcome.lines_changed += len(result.changed_lines)
+    return result
+
+
+def load_plant(cmd: c.LoadPlant, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
+    now = clock.now()
+    with uow:
+        uow.plants.put(cmd.plant, cmd.definition, now)
+        uow.publish([PlantLoaded(cmd.plant.code, tuple(line.code for line in cmd.plant.lines), len(cmd.plant.families))], now)
+        uow.commit()
+    return Outcome(details={"plant": cmd.plant.code})
+
+
+def import_sequence(cmd: c.ImportSequence, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
+    """Append vehicles to a line's pearl chain. Every row is checked (fields, VIN, duplicates,
+    numbers, and that each family selects exactly one part); one bad row rejects the whole
+    import with every problem named, and nothing is applied."""
+    now = clock.now()
+    if not cmd.rows:
+        raise ValidationError(f"the sequence for line {cmd.line} holds no vehicle" + (f" ({cmd.source})" if cmd.source else ""))
+    with uow:
+        if _seen(uow, cmd.message_id, f"import:{cmd.line}", now):
+            return Outcome(applied=False, duplicate=True)
+        plant = uow.plants.of_line(cmd.line)
+        line = plant.line(cmd.line)
+        families = plant.families_of_line(cmd.line)
+        chain = uow.chains.get(line)
+        found = ProblemCollector()
+        rows = []
+        reference = chain.last_seq_no()
+        for row in cmd.rows:
+            for problem in check_vehicle(families, row.vehicle, row.where):
+                found.problems.append(problem)
+            seq_no = row.seq_no
+            if seq_no is None and row.rolling_no is not None:
+                try:
+                    seq_no = unroll(row.rolling_no, reference, line.rolling_modulus)
+                except ValidationError as exc:
+                    found.add(at(row.where, "rolling_no"), exc.message)
+            if seq_no is not None:
+                reference = max(reference, seq_no)
+            rows.append((row.where, row.vehicle, seq_no))
+        try:
+            chain.append(rows)
+        except ValidationError as exc:
+            found.problems.extend(exc.problems)
+        source = f" from {cmd.source}" if cmd.source else ""
+        found.raise_if_any(f"sequence import{source} for line {cmd.line} rejected: {len(found.problems)} problem(s), nothing applied")
+        numbers = [e.seq_no for e in chain.dirty.values()]
+        outcome = Outcome(details={"vehicles": len(numbers), "first_seq_no": min(numbers), "last_seq_no": max(numbers)})
+        chain.events.append(SequenceImported(cmd.line, len(numbers), min(numbers), max(numbers)))
+        _settle(uow, plant, chain, now, "sequence import", outcome=outcome)
+        uow.commit()
+    return outcome
+
+
+def broadcast_vehicle(cmd: c.BroadcastVehicle, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
+    now = _now(cmd.at, clock)
+    with uow:
+        if _seen(uow, cmd.message_id, f"broadcast:{cmd.line}", now):
+            return Outcome(applied=False, duplicate=True)
+        plant = uow.plants.of_line(cmd.line)
+        chain = uow.chains.get(plant.line(cmd.line))
+        entry = chain.broadcast(cmd.order_id, now, rolling_no=cmd.rolling_no)
+        outcome = Outcome(applied=entry is not None)
+        if entry is not None:
+            outcome.details = {"order_id": entry.order_id, "seq_no": entry.seq_no, "rolling_no": chain.rolling_no(entry.seq_no)}
+        _settle(uow, plant, chain, now, "broadcast", outcome=outcome)
+        uow.commit()
+    return outcome
+
+
+def broadcast_next(cmd: c.BroadcastNext, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
+    if cmd.count < 1:
+        raise ValidationError(f"count must be at least 1, not {cmd.count}")
+    now = _now(cmd.at, clock)
+    with uow:
+        plant = uow.plants.of_line(cmd.line)
+        chain = uow.chains.get(plant.line(cmd.line))
+        heads = chain.planned()[: cmd.count]
+        if not heads:
+            raise NotFound(f"line {cmd.line} has no planned vehicle left to broadcast")
+        outcome = Outcome()
+        for entry in heads:
+            chain.broadcast(entry.order_id, now)
+        outcome.details = {"order_ids": [e.order_id for e in heads], "seq_nos": [e.seq_no for e in heads]}
+        _settle(uow, plant, chain, now, "broadcast", outcome=outcome)
+        uow.commit()
+    return outcome
+
+
+def _change(cmd: c.ChangeCommand, uow: AbstractUnitOfWork, clock: Clock, apply: Callable[[PearlChain, Plant, datetime], SequenceChange]) -> Outcome:
+    now = clock.now()
+    with uow:
+        if _seen(uow, cmd.message_id, f"change:{cmd.line}", now):
+            return Outcome(applied=False, duplicate=True)
+        plant = uow.plants.of_line(cmd.line)
+        chain = uow.chains.get(plant.line(cmd.line))
+        change = apply(chain, plant, now)
+        outcome = Outcome(change=change)
+        _settle(uow, plant, chain, now, f"{change.kind.value} of {change.order_id}", outcome=outcome)
+        uow.commit()
+    return outcome
+
+
+def _explodable(plant: Plant, line: str, vehicle: Vehicle) -> None:
+    problems = check_vehicle(plant.families_of_line(line), vehicle)
+    if problems:
+        raise ExplosionError(f"vehicle {vehicle.order_id} cannot be built on line {line}", problems=problems)
+
+
+def insert_vehicle(cmd: c.InsertVehicle, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
+    def apply(chain: PearlChain, plant: Plant, now: datetime) -> SequenceChange:
+        _explodable(plant, cmd.line, cmd.vehicle)
+        return chain.insert(cmd.vehicle, now=now, before=cmd.before, after=cmd.after, override=cmd.override, actor=cmd.actor, reason=cmd.reason)
+
+    return _change(cmd, uow, clock, apply)
+
+
+def cancel_vehicle(cmd: c.CancelVehicle, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
+    return _change(cmd, uow, clock, lambda chain, plant, now: chain.cancel(cmd.order_id, now=now, override=cmd.override, actor=cmd.actor, reason=cmd.reason))
+
+
+def move_vehicle(cmd: c.MoveVehicle, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
+    return _change(
+        cmd, uow, clock,
+        lambda chain, plant, now: chain.move(cmd.order_id, now=now, before=cmd.before, after=cmd.after, override=cmd.override, actor=cmd.actor, reason=cmd.reason),
+    )
+
+
+def swap_vehicles(cmd: c.SwapVehicles, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
+    return _change(cmd, uow, clock, lambda chain, plant, now: chain.swap(cmd.first, cmd.second, now=now, override=cmd.override, actor=cmd.actor, reason=cmd.reason))
+
+
+def change_vehicle_spec(cmd: c.ChangeVehicleSpec, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
+    def apply(chain: PearlChain, plant: Plant, now: datetime) -> SequenceChange:
+        entry = chain.get(cmd.order_id)
+        options = dict(entry.vehicle.options)
+        for key, value in cmd.options.items():
+            if value is None:
+                options.pop(key, None)
+            else:
+                options[key] = value
+        _explodable(plant, cmd.line, Vehicle(cmd.order_id, cmd.model or entry.vehicle.model, options, cmd.vin or entry.vehicle.vin))
+        return chain.change_spec(cmd.order_id, now=now, model=cmd.model, options=cmd.options, vin=cmd.vin, override=cmd.override, actor=cmd.actor, reason=cmd.reason)
+
+    return _change(cmd, uow, clock, apply)
+
+
+def _lead_time_candidates(plant: Plant, chain: PearlChain, now: datetime) -> list[str]:
+    """Planned vehicles for which some lead-time-triggered route has reached its issue point.
+    Need times grow along the chain, so the scan stops at the first vehicle with none."""
+    line = chain.line
+    routes = [
+        (f, line.station(f.station))
+        for f in plant.families_of_line(line.code)
+        if f.route.trigger is CallOffTrigger.LEAD_TIME and f.route.mode in (SupplyMode.JIS, SupplyMode.JIT)
+    ]
+    if not routes:
+        return []
+    found: list[str] = []
+    for order_id, broadcast_at in chain.iter_planned_broadcast_times(now):
+        if not any(now >= need_time(line, broadcast_at, station) - f.route.lead_time for f, station in routes):
+            break
+        found.append(order_id)
+    return found
+
+
+def tick(cmd: c.Tick, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
+    now = _now(cmd.at, clock)
+    outcome = Outcome()
+    with uow:
+        for plant in uow.plants.list():
+            for line in plant.lines:
+                chain = uow.chains.get(line)
+                if not len(chain):
+                    continue
+                chain.check_silence(now)
+                candidates = _lead_time_candidates(plant, chain, now)
+                if candidates:
+                    lead_families = {f.code for f in plant.families_of_line(line.code) if f.route.trigger is CallOffTrigger.LEAD_TIME}
+                    have = uow.calloffs.live_lines_for(line.code, candidates)
+                    counted = uow.jit_calls.counting(line.code, candidates)
+                    candidates = [
+                        o for o in candidates
+                        if any((o, f) not in have for f in lead_families if plant.family(f).route.mode is SupplyMode.JIS)
+                        or any(f not in {call.family for call in counted.get(o, [])} for f in lead_families if plant.family(f).route.mode is SupplyMode.JIT)
+                    ]
+                _settle(uow, plant, chain, now, "issue point reached", order_ids=candidates, outcome=outcome)
+        uow.commit()
+    return outcome
+
+
+def confirm_calloff_sent(cmd: c.ConfirmCallOffSent, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
+    now = _now(cmd.at, clock)
+    with uow:
+        calloff = uow.calloffs.get(cmd.number)
+        changed = [ln for ln in calloff.lines if ln.state in (CallOffState.CREATED, CallOffState.AMENDED)]
+        for ln in changed:
+            ln.transition(CallOffState.SENT, now, "message transmitted")
+        _store_line_changes(uow, changed, now)
+        uow.commit()
+    return Outcome(lines_changed=len(changed))
+
+
+def transition_calloff_lines(cmd: c.TransitionCallOffLines, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
+    """Move lines of a call-off to a new state; one illegal move refuses the whole request."""
+    now = _now(cmd.at, clock)
+    with uow:
+        calloff = uow.calloffs.get(cmd.number)
+        live = [ln for ln in calloff.lines if ln.live]
+        lines = live
+        if cmd.order_ids:
+            missing = sorted(set(cmd.order_ids) - {ln.order_id for ln in live})
+            if missing:
+                raise NotFound(f"call-off {cmd.number} has no live line for vehicle(s) {', '.join(missing)}")
+            lines = [ln for ln in lines if ln.order_id in cmd.order_ids]
+        if cmd.keys:
+            missing_keys = sorted(set(cmd.keys) - {(ln.order_id, ln.family) for ln in live})
+            if missing_keys:
+                raise NotFound(f"call-off {cmd.number} has no live line for " + ", ".join(f"{o}/{f}" for o, f in missing_keys))
+            lines = [ln for ln in lines if (ln.order_id, ln.family) in cmd.keys]
+        found = ProblemCollector()
+        for ln in lines:
+            try:
+                ln.transition(cmd.to, now, f"by {cmd.actor}")
+            except Exception as exc:  # collect every refusal, then raise once
+                found.add(f"{cmd.number}/{ln.order_id}/{ln.family}", str(exc))
+        found.raise_if_any(f"call-off {cmd.number}: {len(found.problems)} line(s) cannot go to {cmd.to.value}; nothing changed")
+        _store_line_changes(uow, lines, now)
+        uow.commit()
+    return Outcome(lines_changed=len(lines))
+
+
+def _store_line_changes(uow: AbstractUnitOfWork, lines: list, now: datetime) -> None:
+    events: list[Event] = []
+    for ln in lines:
+        events.extend(ln.events)
+        ln.events.clear()
+    uow.calloffs.save_lines(lines)
+    uow.publish(events, now)
+
+
+def acknowledge_alert(cmd: c.AcknowledgeAlert, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
+    if not cmd.by.strip():
+        raise ValidationError("an alert is acknowledged by someone: give a name")
+    with uow:
+        alert = uow.alerts.acknowledge(cmd.alert_id, cmd.by, clock.now())
+        uow.commit()
+    return Outcome(details={"alert_id": alert.id, "acknowledged_by": alert.acknowledged_by})
+
+
+COMMAND_HANDLERS: dict[type[c.Command], Callable[..., Outcome]] = {
+    c.LoadPlant: load_plant,
+    c.ImportSequence: import_sequence,
+    c.BroadcastVehicle: broadcast_vehicle,
+    c.BroadcastNext: broadcast_next,
+    c.InsertVehicle: insert_vehicle,
+    c.CancelVehicle: cancel_vehicle,
+    c.MoveVehicle: move_vehicle,
+    c.SwapVehicles: swap_vehicles,
+    c.ChangeVehicleSpec: change_vehicle_spec,
+    c.Tick: tick,
+    c.ConfirmCallOffSent: confirm_calloff_sent,
+    c.TransitionCallOffLines: transition_calloff_lines,
+    c.AcknowledgeAlert: acknowledge_alert,
+}

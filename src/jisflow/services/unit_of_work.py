@@ -1,0 +1,212 @@
+"""Ports of the service layer: the unit of work and the repositories it hands out.
+
+One command runs in one unit of work (one transaction). Handlers hand the events they want
+announced to ``uow.publish``: they are written to the outbox inside the same transaction and
+delivered to the in-process handlers after commit. Two implementations exist: the in-memory one
+(``jisflow.adapters.memory``: tests and fast simulation) and the SQL one
+(``jisflow.adapters.db.uow``: SQLite and PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from jisflow.domain.alerts import Alert, AlertKind
+from jisflow.domain.calloff import CallOff, CallOffLine, CallOffState, SummarizedCall
+from jisflow.domain.events import Event
+from jisflow.domain.plant import Line, Plant
+from jisflow.domain.sequence import PearlChain
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    id: int
+    topic: str
+    key: str
+    payload: dict[str, Any]
+    created_at: datetime
+    published_at: datetime | None = None
+    attempts: int = 0
+
+
+class PlantRepository(abc.ABC):
+    @abc.abstractmethod
+    def put(self, plant: Plant, definition: dict[str, Any], at: datetime) -> None:
+        """Store (or replace) a plant with the validated definition it was built from."""
+
+    @abc.abstractmethod
+    def get(self, code: str) -> Plant:
+        """The plant with this code; NotFound otherwise."""
+
+    @abc.abstractmethod
+    def of_line(self, line_code: str) -> Plant:
+        """The plant that owns this line; NotFound otherwise."""
+
+    @abc.abstractmethod
+    def list(self) -> list[Plant]: ...
+
+
+class ChainRepository(abc.ABC):
+    @abc.abstractmethod
+    def get(self, line: Line) -> PearlChain:
+        """The pearl chain of the line with its feed state (empty when nothing was imported)."""
+
+    @abc.abstractmethod
+    def save(self, chain: PearlChain) -> None:
+        """Write back the chain's dirty entries, its feed state and its recorded changes."""
+
+
+@dataclass(frozen=True)
+class CallOffLineFilter:
+    line: str | None = None
+    supplier: str | None = None
+    states: tuple[CallOffState, ...] = ()
+    number: str | None = None
+    order_id: str | None = None
+    limit: int | None = None
+
+
+class CallOffRepository(abc.ABC):
+    @abc.abstractmethod
+    def add(self, calloff: CallOff) -> None: ...
+
+    @abc.abstractmethod
+    def get(self, number: str) -> CallOff:
+        """A call-off with all its lines; NotFound otherwise."""
+
+    @abc.abstractmethod
+    def live_lines_for(self, line: str, order_ids: Iterable[str]) -> dict[tuple[str, str], CallOffLine]:
+        """The live (not cancelled) lines of these vehicles, by (order id, family)."""
+
+    @abc.abstractmethod
+    def save_lines(self, lines: Iterable[CallOffLine]) -> None: ...
+
+    @abc.abstractmethod
+    def lines(self, where: CallOffLineFilter) -> list[CallOffLine]:
+        """Lines matching the filter, in (line, seq_no, family) order."""
+
+    @abc.abstractmethod
+    def count_by_supplier_and_state(self, line: str | None = None) -> dict[tuple[str, str], int]: ...
+
+
+class SummarizedCallRepository(abc.ABC):
+    @abc.abstractmethod
+    def find(self, line: str, family: str, part_number: str, window_start: datetime) -> SummarizedCall | None: ...
+
+    @abc.abstractmethod
+    def counting(self, line: str, order_ids: Iterable[str]) -> dict[str, list[SummarizedCall]]:
+        """For each vehicle, the summarized calls its quantity is counted in."""
+
+    @abc.abstractmethod
+    def save(self, calls: Iterable[SummarizedCall]) -> None: ...
+
+    @abc.abstractmethod
+    def list(self, line: str | None = None, supplier: str | None = None) -> list[SummarizedCall]: ...
+
+
+@dataclass(frozen=True)
+class AlertFilter:
+    line: str | None = None
+    kinds: tuple[AlertKind, ...] = ()
+    open_only: bool = False
+    limit: int | None = None
+
+
+class AlertRepository(abc.ABC):
+    @abc.abstractmethod
+    def add(self, alert: Alert) -> None: ...
+
+    @abc.abstractmethod
+    def list(self, where: AlertFilter) -> list[Alert]:
+        """Newest first."""
+
+    @abc.abstractmethod
+    def acknowledge(self, alert_id: int, by: str, at: datetime) -> Alert:
+        """NotFound for an unknown id; acknowledging twice keeps the first acknowledgement."""
+
+    @abc.abstractmethod
+    def count_by_kind(self, line: str | None = None) -> dict[str, int]: ...
+
+
+class Outbox(abc.ABC):
+    @abc.abstractmethod
+    def add(self, topic: str, key: str, payload: dict[str, Any], at: datetime) -> None: ...
+
+    @abc.abstractmethod
+    def pending(self, limit: int = 100) -> list[OutboxMessage]:
+        """Unpublished messages, oldest first."""
+
+    @abc.abstractmethod
+    def mark_published(self, ids: Sequence[int], at: datetime) -> None: ...
+
+    @abc.abstractmethod
+    def mark_failed(self, ids: Sequence[int]) -> None:
+        """Count one more failed attempt for each message."""
+
+
+class InboxRegistry(abc.ABC):
+    """Keys of inbound messages already applied (idempotency)."""
+
+    @abc.abstractmethod
+    def seen(self, key: str) -> bool: ...
+
+    @abc.abstractmethod
+    def add(self, key: str, at: datetime) -> None: ...
+
+
+class AbstractUnitOfWork(abc.ABC):
+    plants: PlantRepository
+    chains: ChainRepository
+    calloffs: CallOffRepository
+    jit_calls: SummarizedCallRepository
+    alerts: AlertRepository
+    outbox: Outbox
+    inbox: InboxRegistry
+
+    def __init__(self) -> None:
+        self._published: list[Event] = []
+        self._committed: list[Event] = []
+
+    def __enter__(self) -> AbstractUnitOfWork:
+        self._published = []
+        return self
+
+    def __exit__(self, *args: object) -> None:
+        self.rollback()
+
+    def publish(self, events: Iterable[Event], at: datetime) -> None:
+        """Record events: into the outbox now (same transaction), to the bus after commit."""
+        for event in events:
+            payload = event.to_payload()
+            self.outbox.add(event.topic, _event_key(payload), payload, at)
+            self._published.append(event)
+
+    def collect_new_events(self) -> list[Event]:
+        """Events of committed transactions not yet handed to the bus."""
+        events, self._committed = self._committed, []
+        return events
+
+    def commit(self) -> None:
+        self._commit()
+        self._committed.extend(self._published)
+        self._published = []
+
+    def rollback(self) -> None:
+        """Undo everything since the last commit (a no-op after a commit)."""
+        self._published = []
+        self._rollback()
+
+    @abc.abstractmethod
+    def _commit(self) -> None: ...
+
+    @abc.abstractmethod
+    def _rollback(self) -> None: ...
+
+
+def _event_key(payload: dict[str, Any]) -> str:
+    """The ordering key of an event: its line (so order holds per line), else its plant."""
+    return str(payload.get("line") or payload.get("plant") or "")

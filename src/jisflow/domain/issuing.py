@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from jisflow.domain.alerts import Alert, AlertKind
 from jisflow.domain.calloff import CallOff, CallOffLine, CallOffState, SummarizedCall, new_calloff_number, window_of
@@ -43,11 +43,12 @@ class IssueResult:
         self.events.append(AlertRaised(alert.kind.value, alert.severity.value, alert.line, alert.message, alert.order_id, alert.seq_no))
 
 
-def issue_point_reached(family: PartFamily, entry: ChainEntry, demand: DemandLine, now: datetime) -> bool:
+def issue_point_reached(family: PartFamily, entry: ChainEntry, demand: DemandLine, until: datetime) -> bool:
+    """Whether the vehicle's call for this family is due by ``until``."""
     if entry.status is VehicleStatus.BROADCAST:
         return True
     if family.route.trigger is CallOffTrigger.LEAD_TIME:
-        return now >= demand.need_time - family.route.lead_time
+        return until >= demand.need_time - family.route.lead_time
     return False
 
 
@@ -60,8 +61,12 @@ def reconcile(
     find_call: Callable[[str, str, datetime], SummarizedCall | None],
     existing_calls: Mapping[str, list[SummarizedCall]],
     reason: str,
+    ahead: timedelta = timedelta(0),
 ) -> IssueResult:
     """Issue, amend or cancel the calls of the given vehicles of ``chain``.
+
+    Calls whose issue point comes before ``now + ahead`` are issued now: a caller that looks
+    again only every few minutes passes that interval, so nothing goes out late between looks.
 
     ``existing_lines`` maps (order id, family) to the live JIS line; ``existing_calls`` maps an
     order id to the summarized calls that count it; ``find_call(family, part, window_start)``
@@ -87,9 +92,9 @@ def reconcile(
             route = family.route
             d = demand.get(family.code)
             if route.mode is SupplyMode.JIS:
-                _reconcile_jis(family, entry, d, existing_lines.get((order_id, family.code)), chain, now, reason, result, new_by_group, late)
+                _reconcile_jis(family, entry, d, existing_lines.get((order_id, family.code)), chain, now, reason, result, new_by_group, late, now + ahead)
             elif route.mode is SupplyMode.JIT:
-                _reconcile_jit(family, entry, d, existing_calls.get(order_id, []), find_call, now, result, calls)
+                _reconcile_jit(family, entry, d, existing_calls.get(order_id, []), find_call, now, result, calls, now + ahead)
     for (supplier, point), lines_late in late.items():
         worst = max(now - ln.ship_by for ln in lines_late)
         first = min(lines_late, key=lambda ln: ln.seq_no)
@@ -119,7 +124,7 @@ def reconcile(
     return result
 
 
-def _reconcile_jis(family, entry, d, existing, chain, now, reason, result, new_by_group, late) -> None:
+def _reconcile_jis(family, entry, d, existing, chain, now, reason, result, new_by_group, late, until) -> None:
     route = family.route
     if existing is not None and existing.live:
         try:
@@ -136,7 +141,7 @@ def _reconcile_jis(family, entry, d, existing, chain, now, reason, result, new_b
         result.events.extend(existing.events)
         existing.events.clear()
         return
-    if d is None or not issue_point_reached(family, entry, d, now):
+    if d is None or not issue_point_reached(family, entry, d, until):
         return
     group = (route.supplier or "", route.unloading_point)
     calloff = new_by_group.get(group)
@@ -153,7 +158,7 @@ def _reconcile_jis(family, entry, d, existing, chain, now, reason, result, new_b
         late.setdefault(group, []).append(line)
 
 
-def _reconcile_jit(family, entry, d, counted_in, find_call, now, result, calls) -> None:
+def _reconcile_jit(family, entry, d, counted_in, find_call, now, result, calls, until) -> None:
     """Count the vehicle in the summarized call of its need time's window, and only there.
 
     ``calls`` holds one object per call key for the whole reconcile: a store may hand out a
@@ -162,7 +167,7 @@ def _reconcile_jit(family, entry, d, counted_in, find_call, now, result, calls) 
     """
     route = family.route
     mine = [calls.setdefault(c.key, c) for c in counted_in if c.family == family.code]
-    reached = d is not None and (bool(mine) or issue_point_reached(family, entry, d, now))
+    reached = d is not None and (bool(mine) or issue_point_reached(family, entry, d, until))
     target_key = None
     if reached:
         start, end = window_of(d.need_time, route.jit_window)

@@ -173,7 +173,8 @@ def _greedy(pb: _Problem, instance: Instance, head: Sequence[int], noise: float)
     for c in head:
         left[c] -= 1
     n = max(instance.n, 1)
-    load = pb.opt[: len(instance.classes)].sum(axis=0) if len(instance.classes) else np.zeros(0)
+    counts = np.bincount(np.asarray(instance.cars, dtype=np.int64), minlength=len(pb.opt))
+    load = counts @ pb.opt
     tightness = np.array(
         [(load[k] / n) / max(pb.p[k] / pb.q[k], 1e-9) if pb.p[k] else 1e9 for k in range(len(pb.p))], dtype=np.float64
     )
@@ -254,7 +255,8 @@ def solve(
     weights = [int(w) for w in pb.wk if w] + ([pb.w_col] if pb.w_col else [])
     kick_size = min(weights, default=0)
     chunk, moves, rounds = 2_000, 0, 0
-    while best_box[0] != 0 and (rounds == 0 or time.perf_counter() - started < time_limit):
+    searchable = pb.n_total - pb.first >= 2
+    while searchable and best_box[0] != 0 and (rounds == 0 or time.perf_counter() - started < time_limit):
         rounds += 1
         tick = time.perf_counter()
         moves += kernel.search(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from jisflow.domain.calloff import CallOffState
@@ -102,9 +102,11 @@ class ChangeVehicleSpec(ChangeCommand):
 
 @dataclass(frozen=True)
 class Tick(Command):
-    """Time passed: look for silent feeds and for call-offs whose issue point has come."""
+    """Time passed: look for silent feeds and for call-offs whose issue point has come (or
+    comes within ``issue_ahead``: the time until the next tick)."""
 
     at: datetime | None = None
+    issue_ahead: timedelta = timedelta(0)
 
 
 @dataclass(frozen=True)

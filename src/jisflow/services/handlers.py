@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from jisflow.domain.alerts import Alert
@@ -58,7 +58,10 @@ def _seen(uow: AbstractUnitOfWork, message_id: str | None, scope: str, now: date
     return False
 
 
-def _settle(uow: AbstractUnitOfWork, plant: Plant, chain: PearlChain, now: datetime, reason: str, order_ids: Iterable[str] | None = None, outcome: Outcome | None = None) -> IssueResult:
+def _settle(
+    uow: AbstractUnitOfWork, plant: Plant, chain: PearlChain, now: datetime, reason: str,
+    order_ids: Iterable[str] | None = None, outcome: Outcome | None = None, ahead: timedelta = timedelta(0),
+) -> IssueResult:
     """Bring the calls of the touched vehicles in line with the chain, then store it all."""
     ids = list(chain.dirty) if order_ids is None else list(order_ids)
     existing = uow.calloffs.live_lines_for(chain.line_code, ids)
@@ -66,7 +69,7 @@ def _settle(uow: AbstractUnitOfWork, plant: Plant, chain: PearlChain, now: datet
     result = reconcile(
         plant, chain, ids, now, existing,
         lambda family, part, start: uow.jit_calls.find(chain.line_code, family, part, start),
-        counting, reason,
+        counting, reason, ahead,
     )
     uow.chains.save(chain)
     for calloff in result.new_calloffs:
@@ -234,7 +237,7 @@ def change_vehicle_spec(cmd: c.ChangeVehicleSpec, uow: AbstractUnitOfWork, clock
     return _change(cmd, uow, clock, apply)
 
 
-def _lead_time_candidates(plant: Plant, chain: PearlChain, now: datetime) -> list[str]:
+def _lead_time_candidates(plant: Plant, chain: PearlChain, now: datetime, until: datetime) -> list[str]:
     """Planned vehicles for which some lead-time-triggered route has reached its issue point.
     Need times grow along the chain, so the scan stops at the first vehicle with none."""
     line = chain.line
@@ -247,7 +250,7 @@ def _lead_time_candidates(plant: Plant, chain: PearlChain, now: datetime) -> lis
         return []
     found: list[str] = []
     for order_id, broadcast_at in chain.iter_planned_broadcast_times(now):
-        if not any(now >= need_time(line, broadcast_at, station) - f.route.lead_time for f, station in routes):
+        if not any(until >= need_time(line, broadcast_at, station) - f.route.lead_time for f, station in routes):
             break
         found.append(order_id)
     return found
@@ -263,7 +266,7 @@ def tick(cmd: c.Tick, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
                 if not len(chain):
                     continue
                 chain.check_silence(now)
-                candidates = _lead_time_candidates(plant, chain, now)
+                candidates = _lead_time_candidates(plant, chain, now, now + cmd.issue_ahead)
                 if candidates:
                     lead_families = {f.code for f in plant.families_of_line(line.code) if f.route.trigger is CallOffTrigger.LEAD_TIME}
                     have = uow.calloffs.live_lines_for(line.code, candidates)
@@ -273,7 +276,7 @@ def tick(cmd: c.Tick, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
                         if any((o, f) not in have for f in lead_families if plant.family(f).route.mode is SupplyMode.JIS)
                         or any(f not in {call.family for call in counted.get(o, [])} for f in lead_families if plant.family(f).route.mode is SupplyMode.JIT)
                     ]
-                _settle(uow, plant, chain, now, "issue point reached", order_ids=candidates, outcome=outcome)
+                _settle(uow, plant, chain, now, "issue point reached", order_ids=candidates, outcome=outcome, ahead=cmd.issue_ahead)
         uow.commit()
     return outcome
 

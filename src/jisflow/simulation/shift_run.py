@@ -136,7 +136,7 @@ class ShiftRun:
         issued = 0
         while t < shift_start:
             self.clock.set(t)
-            issued += self.app.bus.handle(c.Tick(t)).lines_issued
+            issued += self.app.bus.handle(c.Tick(t, issue_ahead=every)).lines_issued
             self._relay()
             self._acknowledge()
             t += every
@@ -197,7 +197,7 @@ class ShiftRun:
                 elif head:
                     broadcast += self._broadcast(head[0])
                 step += 1
-            self.app.bus.handle(c.Tick(t))
+            self.app.bus.handle(c.Tick(t, issue_ahead=takt))
             self._relay()
             self._acknowledge()
             if event:

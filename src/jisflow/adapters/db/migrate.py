@@ -31,7 +31,8 @@ def alembic_config(connection: sa.Connection | None = None) -> Config:
 def head() -> str:
     """The newest revision the package ships."""
     revision = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert revision is not None, f"no migrations in {MIGRATIONS}"
+    if revision is None:
+        raise RuntimeError(f"no migrations in {MIGRATIONS}")
     return revision
 
 

@@ -10,6 +10,8 @@ Loading is one SELECT per table; saving writes only what changed, in bulk (``exe
 
 from __future__ import annotations
 
+import functools
+import json
 import uuid
 import weakref
 from collections.abc import Callable, Iterable, Sequence
@@ -21,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from jisflow.adapters.db import locking
 from jisflow.adapters.db import tables as t
+from jisflow.adapters.plant_file import parse_plant_definition
 from jisflow.domain.alerts import Alert, AlertKind, Severity
 from jisflow.domain.calloff import CallOff, CallOffLine, CallOffState, SummarizedCall
 from jisflow.domain.errors import NotFound
@@ -42,14 +45,12 @@ def _insert(connection: sa.Connection, table: sa.Table) -> Any:
     return (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(table)
 
 
-def _upsert(connection: sa.Connection, table: sa.Table, keys: Sequence[str], row: dict[str, Any]) -> sa.CursorResult[Any]:
-    """Insert ``row``, or update the row that has the same ``keys``."""
+def _upsert(connection: sa.Connection, table: sa.Table, keys: Sequence[str], row: dict[str, Any]) -> Any:
+    """A statement that inserts ``row``, or updates the row that has the same ``keys``."""
     statement = _insert(connection, table).values(row)
-    return connection.execute(
-        statement.on_conflict_do_update(
-            index_elements=list(keys),
-            set_={name: statement.excluded[name] for name in row if name not in keys},
-        )
+    return statement.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={name: statement.excluded[name] for name in row if name not in keys},
     )
 
 
@@ -64,33 +65,24 @@ _parsed_plants: weakref.WeakKeyDictionary[sa.Engine, dict[str, tuple[str, Plant]
 were built from. Plants are immutable values; a new load gets a new revision."""
 
 
-def _build_plant(definition: dict[str, Any]) -> Plant:
-    from jisflow.adapters.plant_file import parse_plant_definition
-
-    return parse_plant_definition(definition).plant
-
-
 class SqlPlantRepository(ports.PlantRepository):
     def __init__(self, connect: Connect) -> None:
         self._connect = connect
 
     def put(self, plant: Plant, definition: dict[str, Any], at: datetime) -> None:
         connection = self._connect()
-        _upsert(
-            connection,
-            t.plants,
-            ["code"],
-            {
-                "code": plant.code,
-                "name": plant.name,
-                "timezone": plant.timezone,
-                "definition": definition,
-                "revision": uuid.uuid4().hex,
-                "loaded_at": at,
-            },
-        )
+        plant_row = {
+            "code": plant.code,
+            "name": plant.name,
+            "timezone": plant.timezone,
+            "definition": definition,
+            "revision": uuid.uuid4().hex,
+            "loaded_at": at,
+        }
+        connection.execute(_upsert(connection, t.plants, ["code"], plant_row))
         for line in plant.lines:
-            _upsert(connection, t.lines, ["code"], {"code": line.code, "plant_code": plant.code, "takt_seconds": line.takt_seconds})
+            line_row = {"code": line.code, "plant_code": plant.code, "takt_seconds": line.takt_seconds}
+            connection.execute(_upsert(connection, t.lines, ["code"], line_row))
         connection.execute(sa.delete(t.part_families).where(t.part_families.c.plant_code == plant.code))
         connection.execute(sa.delete(t.suppliers).where(t.suppliers.c.plant_code == plant.code))
         if plant.suppliers:
@@ -124,7 +116,7 @@ class SqlPlantRepository(ports.PlantRepository):
         if cached is not None and cached[0] == revision:
             return cached[1]
         definition = connection.execute(sa.select(t.plants.c.definition).where(t.plants.c.code == code)).scalar_one()
-        plant = _build_plant(definition)
+        plant = parse_plant_definition(definition).plant
         cache[code] = (revision, plant)
         return plant
 
@@ -160,32 +152,95 @@ def _entry_row(entry: ChainEntry, line_code: str, now: datetime) -> dict[str, An
     }
 
 
+_ENTRY_COLUMNS = (
+    _ce.c.id,
+    _ce.c.order_id,
+    _ce.c.seq_no,
+    _ce.c.status,
+    _ce.c.model,
+    sa.cast(_ce.c.options, sa.Text),  # decoded by _option_items
+    _ce.c.vin,
+    _ce.c.broadcast_at,
+    _ce.c.flagged,
+)
+
+
+@functools.lru_cache(maxsize=4096)
+def _option_items(text: str) -> tuple[tuple[str, str], ...]:
+    """The option codes of a vehicle, from their JSON text. A plant builds few distinct
+    option sets, so each is decoded once, not once per vehicle and load."""
+    return tuple(json.loads(text).items())
+
+
+_unnumbered = (
+    sa.func.unnest(
+        sa.bindparam("row_ids", type_=postgresql.ARRAY(sa.Integer)),
+        sa.bindparam("seq_nos", type_=postgresql.ARRAY(sa.Integer)),
+    )
+    .table_valued("row_id", "seq_no")
+    .render_derived()
+)
+_RENUMBER_ALL_AT_ONCE = (
+    sa.update(_ce)
+    .where(_ce.c.id == _unnumbered.c.row_id)
+    .values(seq_no=_unnumbered.c.seq_no, updated_at=sa.bindparam("now", type_=t.UtcDateTime))
+)
+"""PostgreSQL: give many entries their new numbers in one statement (one round trip)."""
+
+
+def _renumber(connection: sa.Connection, entries: list[ChainEntry], now: datetime) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(
+            _RENUMBER_ALL_AT_ONCE, {"row_ids": [e.id for e in entries], "seq_nos": [e.seq_no for e in entries], "now": now}
+        )
+    else:
+        connection.execute(
+            sa.update(_ce).where(_ce.c.id == sa.bindparam("row_id")),
+            [{"row_id": e.id, "seq_no": e.seq_no, "updated_at": now} for e in entries],
+        )
+
+
+def _entry_state(entry: ChainEntry) -> tuple[Any, ...]:
+    """Everything of an entry but its number, to tell a renumbering from other changes."""
+    vehicle = entry.vehicle
+    return (entry.status, entry.broadcast_at, entry.flagged, vehicle.model, dict(vehicle.options), vehicle.vin)
+
+
 class SqlChainRepository(ports.ChainRepository):
-    """Pearl chains. ``save`` renumbers in two steps so the unique index on live sequence
-    numbers holds after every single statement: first every entry whose number changed parks
-    on ``-id`` (free by construction), then each entry gets its final row, cancellations first
-    (they release their numbers), then new entries are inserted."""
+    """Pearl chains.
+
+    ``save`` writes only the entries that differ from what the database holds, and keeps the
+    unique index on live sequence numbers intact after every single statement:
+
+    1. every entry whose number changed parks on ``-id`` (free by construction);
+    2. entries with other changes get their whole row, cancellations first (a cancelled
+       vehicle releases its number to whoever takes it next);
+    3. entries that were only renumbered get their new number;
+    4. new entries are inserted, and get their ids.
+    """
 
     def __init__(self, connect: Connect) -> None:
         self._connect = connect
-        self._stored_seq_nos: dict[int, int] = {}  # entry id -> sequence number in the database
+        self._stored: dict[int, tuple[int, tuple[Any, ...]]] = {}  # entry id -> (seq_no, state) in the database
 
     def get(self, line: Line) -> PearlChain:
         connection = self._connect()
         locking.lock_line(connection, line.code)
-        rows = connection.execute(sa.select(_ce).where(_ce.c.line_code == line.code).order_by(_ce.c.seq_no, _ce.c.id)).all()
+        rows = connection.execute(
+            sa.select(*_ENTRY_COLUMNS).where(_ce.c.line_code == line.code).order_by(_ce.c.seq_no, _ce.c.id)
+        )
         entries = [
             ChainEntry(
-                vehicle=Vehicle(order_id=row.order_id, model=row.model, options=dict(row.options), vin=row.vin),
-                seq_no=row.seq_no,
-                status=VehicleStatus(row.status),
-                broadcast_at=row.broadcast_at,
-                flagged=row.flagged,
-                id=row.id,
+                vehicle=Vehicle(order_id=order_id, model=model, options=dict(_option_items(options)), vin=vin),
+                seq_no=seq_no,
+                status=VehicleStatus(status),
+                broadcast_at=broadcast_at,
+                flagged=flagged,
+                id=entry_id,
             )
-            for row in rows
+            for entry_id, order_id, seq_no, status, model, options, vin, broadcast_at, flagged in rows
         ]
-        self._stored_seq_nos.update((e.id, e.seq_no) for e in entries if e.id is not None)
+        self._remember(entries)
         feed_row = connection.execute(sa.select(t.line_feeds).where(t.line_feeds.c.line_code == line.code)).first()
         feed = (
             LineFeedState(feed_row.last_broadcast_seq_no, feed_row.last_broadcast_at, feed_row.silence_alerted)
@@ -194,44 +249,56 @@ class SqlChainRepository(ports.ChainRepository):
         )
         return PearlChain(line, entries, feed)
 
+    def _remember(self, entries: Iterable[ChainEntry]) -> None:
+        for entry in entries:
+            if entry.id is not None:
+                self._stored[entry.id] = (entry.seq_no, _entry_state(entry))
+
     def save(self, chain: PearlChain) -> None:
         connection = self._connect()
         now = _now()
         dirty = list(chain.dirty.values())
-        stored = [e for e in dirty if e.id is not None]
-        renumbered = [e for e in stored if self._stored_seq_nos.get(e.id) != e.seq_no]  # type: ignore[arg-type]
+        renumbered: list[ChainEntry] = []
+        rewritten: list[ChainEntry] = []
+        for entry in dirty:
+            if entry.id is None:
+                continue
+            stored_seq_no, stored_state = self._stored.get(entry.id, (None, None))
+            if stored_seq_no != entry.seq_no:
+                renumbered.append(entry)
+            if stored_state != _entry_state(entry):
+                rewritten.append(entry)
         if renumbered:
             connection.execute(
-                sa.update(_ce).where(_ce.c.id == sa.bindparam("row_id")).values(seq_no=-_ce.c.id),
-                [{"row_id": e.id} for e in renumbered],
+                sa.update(_ce).where(_ce.c.id.in_([e.id for e in renumbered])).values(seq_no=-_ce.c.id)
             )
-        if stored:
-            stored.sort(key=lambda e: e.status is not VehicleStatus.CANCELLED)
+        if rewritten:
+            rewritten.sort(key=lambda e: e.status is not VehicleStatus.CANCELLED)
             connection.execute(
                 sa.update(_ce).where(_ce.c.id == sa.bindparam("row_id")),
-                [{"row_id": e.id, **_entry_row(e, chain.line_code, now)} for e in stored],
+                [{"row_id": e.id, **_entry_row(e, chain.line_code, now)} for e in rewritten],
             )
+        rewritten_ids = {e.id for e in rewritten}
+        only_renumbered = [e for e in renumbered if e.id not in rewritten_ids]
+        if only_renumbered:
+            _renumber(connection, only_renumbered, now)
         new = [e for e in dirty if e.id is None]
         if new:
             ids = connection.execute(
                 sa.insert(_ce).returning(_ce.c.id, sort_by_parameter_order=True),
                 [_entry_row(e, chain.line_code, now) for e in new],
-            ).scalars().all()
+            ).scalars()
             for entry, entry_id in zip(new, ids, strict=True):
                 entry.id = entry_id
-        self._stored_seq_nos.update((e.id, e.seq_no) for e in dirty if e.id is not None)
+        self._remember(dirty)
         if chain.feed_dirty:
-            _upsert(
-                connection,
-                t.line_feeds,
-                ["line_code"],
-                {
-                    "line_code": chain.line_code,
-                    "last_broadcast_seq_no": chain.feed.last_broadcast_seq_no,
-                    "last_broadcast_at": chain.feed.last_broadcast_at,
-                    "silence_alerted": chain.feed.silence_alerted,
-                },
-            )
+            feed_row = {
+                "line_code": chain.line_code,
+                "last_broadcast_seq_no": chain.feed.last_broadcast_seq_no,
+                "last_broadcast_at": chain.feed.last_broadcast_at,
+                "silence_alerted": chain.feed.silence_alerted,
+            }
+            connection.execute(_upsert(connection, t.line_feeds, ["line_code"], feed_row))
         if chain.changes:
             connection.execute(
                 sa.insert(t.sequence_changes),
@@ -480,15 +547,9 @@ class SqlSummarizedCallRepository(ports.SummarizedCallRepository):
                 [{"row_id": c.id, **_call_row(c)} for c in stored],
             )
         for call in calls:
-            if call.id is None:
-                row = _call_row(call)
-                statement = _insert(connection, _sc).values(row)
+            if call.id is None:  # a new call, or one more object for a stored window: it replaces it
                 key = ["line_code", "family", "part_number", "window_start"]
-                call.id = connection.execute(
-                    statement.on_conflict_do_update(
-                        index_elements=key, set_={name: statement.excluded[name] for name in row if name not in key}
-                    ).returning(_sc.c.id)
-                ).scalar_one()
+                call.id = connection.execute(_upsert(connection, _sc, key, _call_row(call)).returning(_sc.c.id)).scalar_one()
 
     def list(self, line: str | None = None, supplier: str | None = None) -> list[SummarizedCall]:
         connection = self._connect()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time as walltime
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import typer
@@ -50,19 +50,25 @@ def demo(
     else:
         begin = next_monday(datetime.now(timezone.utc).date())
     shift, shift_start, shift_end = first_shift_start(line, begin)
-    clock = SimulatedClock(shift_start)
+    lead = max((f.route.lead_time for f in plant.families_of_line(line.code)), default=timedelta(0))
+    clock = SimulatedClock(shift_start - lead)
     app = bootstrap(database_url=url, clock=clock, migrate=True)
     app.bus.handle(c.LoadPlant(plant, definition.data))
     run = ShiftRun(app, clock, plant, definition.mix, line=line.code, seed=seed)
     t0 = walltime.perf_counter()
     planned = run.plan_day(shift_start)
+    if not as_json:
+        console.print(f"planned {planned} vehicles; letting the {lead} before the shift pass (lead-time call-offs go out)...")
+    issued_before = run.lead_in(shift_start)
     if as_json:
         summary = run.run(shift, shift_start, shift_end)
         data = summary.to_json()
+        data["calloff_lines_before_shift"] = issued_before
         data["wall_seconds"] = round(walltime.perf_counter() - t0, 1)
         data["database"] = url
         print(json.dumps(data, indent=2, default=str))
         return
+    console.print(f"{issued_before} call-off lines went out before the shift")
     console.print(f"[bold]jisflow demo[/]: plant {plant.code} ({plant.name}), line {line.code}, {planned} vehicles planned; "
                   f"shift {shift} {shift_start:%Y-%m-%d %H:%M}Z - {shift_end:%H:%M}Z at {speed:.0f}x")
     sim_t0 = shift_start

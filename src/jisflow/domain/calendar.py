@@ -110,6 +110,11 @@ class LineCalendar:
             if not isinstance(day, date) or isinstance(day, datetime):
                 problems.add("non_working_days", f"{day!r} is not a date")
         problems.raise_if_any(f"line calendar ({self.timezone}) is invalid", CalendarError)
+        object.__setattr__(self, "_hash", hash((self.timezone, self.shifts, self.non_working_days)))
+
+    def __hash__(self) -> int:
+        # computed once: the calendar keys the per-day window cache on every time calculation
+        return self._hash  # type: ignore[attr-defined]
 
     # -- the plant's clock ------------------------------------------------------------------
 

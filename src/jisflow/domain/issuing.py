@@ -78,12 +78,22 @@ def reconcile(
     new_by_group: dict[tuple[str, str], CallOff] = {}
     late: dict[tuple[str, str], list[CallOffLine]] = {}
     calls: dict[tuple[str, str, str, datetime], SummarizedCall] = {}
+    order_ids = list(order_ids)
+    planned_times: dict[str, datetime] | None = None
     for order_id in order_ids:
         entry = chain.get(order_id)
         demand: dict[str, DemandLine] = {}
         if entry.status is not VehicleStatus.CANCELLED:
+            if entry.broadcast_at is not None:
+                broadcast_at = entry.broadcast_at
+            elif len(order_ids) <= 8:
+                broadcast_at = chain.broadcast_time_of(entry, now)
+            else:
+                if planned_times is None:
+                    planned_times = chain.planned_broadcast_times(now)
+                broadcast_at = planned_times[order_id]
             try:
-                lines = explode_vehicle(line, families, entry.vehicle, entry.seq_no, chain.broadcast_time_of(entry, now))
+                lines = explode_vehicle(line, families, entry.vehicle, entry.seq_no, broadcast_at)
             except ExplosionError as exc:
                 result.alert(Alert(AlertKind.EXPLOSION_FAILED, line.code, str(exc), now, order_id=order_id, seq_no=entry.seq_no))
                 continue

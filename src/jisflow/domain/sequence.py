@@ -79,6 +79,13 @@ class Vehicle:
         else:
             self.vin = None
 
+    @classmethod
+    def restore(cls, order_id: str, model: str, options: dict[str, str], vin: str | None) -> Vehicle:
+        """Rebuild a vehicle that was validated when it was stored (no checks again)."""
+        vehicle = object.__new__(cls)
+        vehicle.order_id, vehicle.model, vehicle.options, vehicle.vin = order_id, model, options, vin
+        return vehicle
+
     def problems(self, where: str = "") -> list:
         """Every problem with this vehicle's fields (empty when it is valid)."""
         found = ProblemCollector()
@@ -136,6 +143,7 @@ class LineFeedState:
     last_broadcast_seq_no: int | None = None
     last_broadcast_at: datetime | None = None
     silence_alerted: bool = False
+    issued_until: datetime | None = None  # lead-time calls were issued for issue points up to here
 
 
 def unroll(rolling_no: int, reference_seq_no: int, modulus: int) -> int:
@@ -233,6 +241,31 @@ class PearlChain:
             if index:
                 t = cal.next_working_time(cal.add_working_time(t, self.line.takt))
             yield entry.order_id, t
+
+    def planned_between(self, now: datetime, after: datetime | None, until: datetime) -> list[tuple[ChainEntry, datetime]]:
+        """Planned vehicles expected at the broadcast point in (after, until], with their
+        expected time; found by bisection (expected times grow along the chain)."""
+        if not self._planned:
+            return []
+        cal, takt = self.line.calendar, self.line.takt
+        t0 = self.next_broadcast_time(now)
+
+        def time_at(index: int) -> datetime:
+            return cal.add_working_time(t0, takt * index) if index else t0
+
+        def first_above(limit: datetime) -> int:
+            lo, hi = 0, len(self._planned)
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if time_at(mid) > limit:
+                    hi = mid
+                else:
+                    lo = mid + 1
+            return lo
+
+        start = first_above(after) if after is not None else 0
+        stop = first_above(until)
+        return [(self._planned[i], time_at(i)) for i in range(start, stop)]
 
     def broadcast_time_of(self, entry: ChainEntry, now: datetime) -> datetime:
         """Actual broadcast time, or the expected one for a planned vehicle."""

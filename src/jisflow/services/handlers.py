@@ -16,7 +16,7 @@ from jisflow.domain.alerts import Alert
 from jisflow.domain.calloff import CallOffState
 from jisflow.domain.errors import ExplosionError, NotFound, ProblemCollector, ValidationError, at
 from jisflow.domain.events import Event, PlantLoaded, SequenceImported
-from jisflow.domain.explosion import check_vehicle, need_time
+from jisflow.domain.explosion import check_vehicle, need_time, rule_problem
 from jisflow.domain.issuing import IssueResult, reconcile
 from jisflow.domain.plant import CallOffTrigger, Plant, SupplyMode
 from jisflow.domain.sequence import PearlChain, SequenceChange, Vehicle, VehicleStatus, unroll
@@ -237,23 +237,41 @@ def change_vehicle_spec(cmd: c.ChangeVehicleSpec, uow: AbstractUnitOfWork, clock
     return _change(cmd, uow, clock, apply)
 
 
-def _lead_time_candidates(plant: Plant, chain: PearlChain, now: datetime, until: datetime) -> list[str]:
-    """Planned vehicles for which some lead-time-triggered route has reached its issue point.
-    Need times grow along the chain, so the scan stops at the first vehicle with none."""
+LEAD_TIME_MARGIN = timedelta(minutes=30)
+
+
+def _lead_time_due(plant: Plant, chain: PearlChain, now: datetime, until: datetime) -> dict[str, set[str]]:
+    """Planned vehicles whose lead-time-triggered calls fall due by ``until``: order id -> the
+    families (needing a part) that are due.
+
+    Only issue points after the line's watermark (the previous look, less a margin for
+    estimates that moved earlier) are looked at; older ones were issued then, and changes
+    issue their own calls when they happen."""
     line = chain.line
+    cal = line.calendar
     routes = [
-        (f, line.station(f.station))
+        (f, line.station(f.station).offset_takts * line.takt)
         for f in plant.families_of_line(line.code)
         if f.route.trigger is CallOffTrigger.LEAD_TIME and f.route.mode in (SupplyMode.JIS, SupplyMode.JIT)
     ]
+    due: dict[str, set[str]] = {}
     if not routes:
-        return []
-    found: list[str] = []
-    for order_id, broadcast_at in chain.iter_planned_broadcast_times(now):
-        if not any(until >= need_time(line, broadcast_at, station) - f.route.lead_time for f, station in routes):
-            break
-        found.append(order_id)
-    return found
+        return due
+    since = chain.feed.issued_until - LEAD_TIME_MARGIN if chain.feed.issued_until is not None else None
+    # broadcast time b is due for route f when add_working_time(b, offset) - lead <= until
+    latest = max(cal.subtract_working_time(until + f.route.lead_time, offset) for f, offset in routes) + line.takt
+    earliest = None if since is None else min(cal.subtract_working_time(since + f.route.lead_time, offset) for f, offset in routes) - line.takt
+    for entry, broadcast_at in chain.planned_between(now, earliest, latest):
+        needed = set()
+        for f, offset in routes:
+            issue_at = cal.add_working_time(broadcast_at, offset) - f.route.lead_time
+            if issue_at <= until and (since is None or issue_at > since):
+                rule = rule_problem(f, entry.vehicle)[0]
+                if rule is not None and rule.part_number is not None:
+                    needed.add(f.code)
+        if needed:
+            due[entry.order_id] = needed
+    return due
 
 
 def tick(cmd: c.Tick, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
@@ -266,16 +284,17 @@ def tick(cmd: c.Tick, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
                 if not len(chain):
                     continue
                 chain.check_silence(now)
-                candidates = _lead_time_candidates(plant, chain, now, now + cmd.issue_ahead)
-                if candidates:
-                    lead_families = {f.code for f in plant.families_of_line(line.code) if f.route.trigger is CallOffTrigger.LEAD_TIME}
-                    have = uow.calloffs.live_lines_for(line.code, candidates)
-                    counted = uow.jit_calls.counting(line.code, candidates)
-                    candidates = [
-                        o for o in candidates
-                        if any((o, f) not in have for f in lead_families if plant.family(f).route.mode is SupplyMode.JIS)
-                        or any(f not in {call.family for call in counted.get(o, [])} for f in lead_families if plant.family(f).route.mode is SupplyMode.JIT)
-                    ]
+                due = _lead_time_due(plant, chain, now, now + cmd.issue_ahead)
+                candidates: list[str] = []
+                if due:
+                    have = uow.calloffs.live_lines_for(line.code, due)
+                    counted = uow.jit_calls.counting(line.code, due)
+                    for order_id, families in due.items():
+                        done = {f for o, f in have if o == order_id} | {call.family for call in counted.get(order_id, [])}
+                        if families - done:
+                            candidates.append(order_id)
+                chain.feed.issued_until = now + cmd.issue_ahead
+                chain.feed_dirty = True
                 _settle(uow, plant, chain, now, "issue point reached", order_ids=candidates, outcome=outcome, ahead=cmd.issue_ahead)
         uow.commit()
     return outcome

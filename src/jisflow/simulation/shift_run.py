@@ -109,6 +109,7 @@ class ShiftRun:
         self.published = 0
         self.events: list[str] = []
         self.changes: Counter = Counter()
+        self._planned_order: list[str] | None = None
 
     # ------------------------------------------------------------------ set-up
     def plan_day(self, shift_start: datetime, extra: int = 60) -> int:
@@ -223,10 +224,13 @@ class ShiftRun:
         return plan
 
     def _head(self, n: int, skipped: list[str]) -> list[str]:
-        """The next ``n`` planned vehicles physically there (not the ones the feed skipped)."""
-        with self.app.uow:
-            chain = self.app.uow.chains.get(self.line)
-        return [e.order_id for e in chain.planned() if e.order_id not in skipped][:n]
+        """The next ``n`` planned vehicles physically there (not the ones the feed skipped).
+        The planned order is read again only after the chain was changed."""
+        if self._planned_order is None:
+            with self.app.uow:
+                chain = self.app.uow.chains.get(self.line)
+            self._planned_order = [e.order_id for e in chain.planned()]
+        return [o for o in self._planned_order if o not in skipped][:n]
 
     def _last_broadcast(self) -> str | None:
         with self.app.uow:
@@ -237,9 +241,12 @@ class ShiftRun:
 
     def _broadcast(self, order_id: str, rolling_no: int | None = None) -> int:
         outcome = self.app.bus.handle(c.BroadcastVehicle(self.line.code, order_id, self.clock.now(), rolling_no))
+        if outcome.applied and self._planned_order is not None and order_id in self._planned_order:
+            self._planned_order.remove(order_id)
         return 1 if outcome.applied else 0
 
     def _change(self, kind: str) -> str:
+        self._planned_order = None
         with self.app.uow:
             chain = self.app.uow.chains.get(self.line)
         now = self.clock.now()

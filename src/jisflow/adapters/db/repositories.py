@@ -231,7 +231,7 @@ class SqlChainRepository(ports.ChainRepository):
         )
         entries = [
             ChainEntry(
-                vehicle=Vehicle(order_id=order_id, model=model, options=dict(_option_items(options)), vin=vin),
+                vehicle=Vehicle.restore(order_id, model, dict(_option_items(options)), vin),
                 seq_no=seq_no,
                 status=VehicleStatus(status),
                 broadcast_at=broadcast_at,
@@ -243,7 +243,7 @@ class SqlChainRepository(ports.ChainRepository):
         self._remember(entries)
         feed_row = connection.execute(sa.select(t.line_feeds).where(t.line_feeds.c.line_code == line.code)).first()
         feed = (
-            LineFeedState(feed_row.last_broadcast_seq_no, feed_row.last_broadcast_at, feed_row.silence_alerted)
+            LineFeedState(feed_row.last_broadcast_seq_no, feed_row.last_broadcast_at, feed_row.silence_alerted, feed_row.issued_until)
             if feed_row is not None
             else LineFeedState()
         )
@@ -297,6 +297,7 @@ class SqlChainRepository(ports.ChainRepository):
                 "last_broadcast_seq_no": chain.feed.last_broadcast_seq_no,
                 "last_broadcast_at": chain.feed.last_broadcast_at,
                 "silence_alerted": chain.feed.silence_alerted,
+                "issued_until": chain.feed.issued_until,
             }
             connection.execute(_upsert(connection, t.line_feeds, ["line_code"], feed_row))
         if chain.changes:

@@ -142,6 +142,7 @@ line_feeds = sa.Table(
     sa.Column("last_broadcast_seq_no", sa.Integer, nullable=True),
     sa.Column("last_broadcast_at", UtcDateTime, nullable=True),
     sa.Column("silence_alerted", sa.Boolean, nullable=False),
+    sa.Column("issued_until", UtcDateTime, nullable=True),
 )
 
 sequence_changes = sa.Table(

@@ -100,6 +100,7 @@ def upgrade() -> None:
         sa.Column("last_broadcast_seq_no", sa.Integer(), nullable=True),
         sa.Column("last_broadcast_at", UTC_DATETIME, nullable=True),
         sa.Column("silence_alerted", sa.Boolean(), nullable=False),
+        sa.Column("issued_until", UTC_DATETIME, nullable=True),
         sa.ForeignKeyConstraint(["line_code"], ["lines.code"], name="fk_line_feeds_line_code_lines"),
         sa.PrimaryKeyConstraint("line_code", name="pk_line_feeds"),
     )

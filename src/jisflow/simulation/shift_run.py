@@ -22,7 +22,7 @@ from typing import Any
 from jisflow.bootstrap import App
 from jisflow.domain.calloff import CallOffState
 from jisflow.domain.errors import JisflowError
-from jisflow.domain.plant import Line, Plant
+from jisflow.domain.plant import CallOffTrigger, Line, Plant
 from jisflow.domain.sequence import Vehicle, VehicleStatus
 from jisflow.domain.vehicle_mix import VehicleMix, generate_vehicles
 from jisflow.services import commands as c
@@ -92,6 +92,15 @@ def first_shift_start(line: Line, not_before: datetime) -> tuple[str, datetime, 
     raise JisflowError(f"line {line.code} has no shift in the 30 days after {not_before:%Y-%m-%d}")
 
 
+def lead_in_span(plant: Plant, line: str) -> timedelta:
+    """How long before a shift calls triggered by lead time start going out: the longest lead
+    time of such a route (calls at broadcast need no lead-in)."""
+    return max(
+        (f.route.lead_time for f in plant.families_of_line(line) if f.route.trigger is CallOffTrigger.LEAD_TIME),
+        default=timedelta(0),
+    )
+
+
 def next_monday(today: date) -> datetime:
     monday = today + timedelta(days=(7 - today.weekday()) % 7 or 7)
     return datetime.combine(monday, time(0, 0), tzinfo=timezone.utc)
@@ -132,8 +141,7 @@ class ShiftRun:
     def lead_in(self, shift_start: datetime, every: timedelta = timedelta(minutes=5)) -> int:
         """Let the hours before the shift pass (no broadcasts yet), so that call-offs triggered
         by lead time go out when their issue point comes, as they would on a running plant."""
-        lead = max((f.route.lead_time for f in self.plant.families_of_line(self.line.code)), default=timedelta(0))
-        t = max(self.clock.now(), shift_start - lead)
+        t = max(self.clock.now(), shift_start - lead_in_span(self.plant, self.line.code))
         issued = 0
         while t < shift_start:
             self.clock.set(t)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time as walltime
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import typer
@@ -31,7 +31,7 @@ def demo(
     from jisflow.config import get_settings
     from jisflow.services import commands as c
     from jisflow.services.clock import SimulatedClock
-    from jisflow.simulation.shift_run import ShiftRun, first_shift_start, next_monday
+    from jisflow.simulation.shift_run import ShiftRun, first_shift_start, lead_in_span, next_monday
 
     settings = get_settings()
     speed = speed or settings.demo_speed
@@ -50,7 +50,7 @@ def demo(
     else:
         begin = next_monday(datetime.now(timezone.utc).date())
     shift, shift_start, shift_end = first_shift_start(line, begin)
-    lead = max((f.route.lead_time for f in plant.families_of_line(line.code)), default=timedelta(0))
+    lead = lead_in_span(plant, line.code)
     clock = SimulatedClock(shift_start - lead)
     app = bootstrap(database_url=url, clock=clock, migrate=True)
     app.bus.handle(c.LoadPlant(plant, definition.data))

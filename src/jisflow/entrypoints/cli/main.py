@@ -172,7 +172,10 @@ Reason = typer.Option("", "--reason", help="Why (kept in the change log).")
 
 def _print_change(outcome) -> None:
     ch = outcome.change
-    seq = f"seq {ch.old_seq_no} -> {ch.new_seq_no}" if ch.old_seq_no != ch.new_seq_no else f"seq {ch.new_seq_no}"
+    if ch.old_seq_no is None or ch.new_seq_no is None or ch.old_seq_no == ch.new_seq_no:
+        seq = f"seq {ch.new_seq_no if ch.new_seq_no is not None else ch.old_seq_no}"
+    else:
+        seq = f"seq {ch.old_seq_no} -> {ch.new_seq_no}"
     console.print(
         f"{ch.kind.value} of {ch.order_id} on line {ch.line}: {seq}, {len(ch.renumbered)} other vehicle(s) renumbered, "
         f"{outcome.lines_changed} call-off line(s) amended or cancelled, {outcome.lines_issued} issued"
@@ -342,7 +345,7 @@ def calloffs_transition(
 ) -> None:
     """Move the lines of a call-off to a new state (the state machine refuses illegal moves)."""
     jf = app_for(db)
-    outcome = jf.bus.handle(c.TransitionCallOffLines(number, to, tuple(order), by))
+    outcome = jf.bus.handle(c.TransitionCallOffLines(number, to, order_ids=tuple(order), actor=by))
     jf.relay()
     console.print(f"{outcome.lines_changed} line(s) of {number} now {to.value}")
 

@@ -4,10 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from jisflow.services import handlers
 from jisflow.services.clock import Clock, SystemClock
 from jisflow.services.messagebus import MessageBus
 from jisflow.services.outbox import MemoryPublisher, Publisher, RelayReport, relay_all
 from jisflow.services.unit_of_work import AbstractUnitOfWork
+
+
+# Every module of command handlers; each exports COMMAND_HANDLERS (command type -> handler).
+HANDLER_MODULES = (handlers,)
+
+
+def command_handlers() -> dict:
+    registry: dict = {}
+    for module in HANDLER_MODULES:
+        clash = registry.keys() & module.COMMAND_HANDLERS.keys()
+        if clash:
+            raise RuntimeError(f"commands handled twice: {sorted(c.__name__ for c in clash)}")
+        registry.update(module.COMMAND_HANDLERS)
+    return registry
 
 
 @dataclass
@@ -48,4 +63,4 @@ def bootstrap(
         uow = SqlUnitOfWork(make_engine(url))
     clock = clock or SystemClock()
     publisher = publisher or MemoryPublisher()
-    return App(bus=MessageBus(uow, clock), uow=uow, clock=clock, publisher=publisher, batch_size=batch_size)
+    return App(bus=MessageBus(uow, clock, command_handlers=command_handlers()), uow=uow, clock=clock, publisher=publisher, batch_size=batch_size)

@@ -11,6 +11,8 @@ from jisflow.domain.events import Event
 from jisflow.services.clock import Clock
 from jisflow.services.commands import Command
 from jisflow.services.handlers import COMMAND_HANDLERS, Outcome
+
+CommandHandler = Callable[..., Outcome]
 from jisflow.services.unit_of_work import AbstractUnitOfWork
 
 log = logging.getLogger(__name__)
@@ -24,9 +26,11 @@ class MessageBus:
         uow: AbstractUnitOfWork,
         clock: Clock,
         event_handlers: dict[type[Event], list[EventHandler]] | None = None,
+        command_handlers: dict[type[Command], CommandHandler] | None = None,
     ) -> None:
         self.uow = uow
         self.clock = clock
+        self.command_handlers: dict[type[Command], CommandHandler] = dict(COMMAND_HANDLERS if command_handlers is None else command_handlers)
         self.event_handlers: dict[type[Event], list[EventHandler]] = {k: list(v) for k, v in (event_handlers or {}).items()}
 
     def subscribe(self, event_type: type[Event], handler: EventHandler) -> None:
@@ -35,7 +39,7 @@ class MessageBus:
 
     def handle(self, command: Command) -> Outcome:
         try:
-            handler = COMMAND_HANDLERS[type(command)]
+            handler = self.command_handlers[type(command)]
         except KeyError:
             raise TypeError(f"no handler for command {type(command).__name__}") from None
         outcome = handler(command, self.uow, self.clock)

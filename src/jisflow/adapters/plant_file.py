@@ -112,6 +112,8 @@ from jisflow.domain.plant import (
     OptionCondition,
     PartFamily,
     Plant,
+    RatioRule,
+    SequencingRules,
     Station,
     Supplier,
     SupplyMode,
@@ -430,6 +432,21 @@ class _CalendarSchema(_Schema):
     non_working_days: list[date] = []
 
 
+class _RatioRuleSchema(_Schema):
+    key: Text
+    values: list[Text] = Field(min_length=1)
+    p: Annotated[StrictInt, Field(ge=0)]
+    q: PositiveCount
+    priority: Literal["high", "low"] = "high"
+
+
+class _SequencingSchema(_Schema):
+    ratio_rules: list[_RatioRuleSchema] = []
+    colour_key: Text | None = None
+    paint_batch_limit: PositiveCount | None = None
+    smoothing_keys: list[Text] = []
+
+
 class _LineSchema(_Schema):
     code: Code
     name: Text
@@ -439,6 +456,7 @@ class _LineSchema(_Schema):
     silent_feed_takts: PositiveCount = 5
     calendar: _CalendarSchema
     stations: list[_StationSchema] = Field(min_length=1)
+    sequencing: _SequencingSchema | None = None
 
 
 class _SupplierSchema(_Schema):
@@ -619,6 +637,18 @@ def _build_lines(items: list[_LineSchema | None], timezone: str | None, report: 
                     f"before it ({before.code}): stations are listed in line order",
                 )
         calendar = _build_calendar(item.calendar, timezone, loc + ("calendar",), report)
+        sequencing = None
+        if item.sequencing is not None:
+            seq = item.sequencing
+            for k, rule in enumerate(seq.ratio_rules):
+                if rule.p > rule.q:
+                    report.add(loc + ("sequencing", "ratio_rules", k, "p"), f"is {rule.p}, more than q = {rule.q}")
+            if seq.paint_batch_limit is not None and seq.colour_key is None:
+                report.add(loc + ("sequencing", "paint_batch_limit"), "needs a colour_key naming the colour option")
+            sequencing = SequencingRules(
+                tuple(RatioRule(r.key, frozenset(r.values), r.p, r.q, r.priority == "high") for r in seq.ratio_rules),
+                seq.colour_key, seq.paint_batch_limit, tuple(seq.smoothing_keys),
+            )
         if calendar is not None:
             lines.append(
                 Line(
@@ -630,6 +660,7 @@ def _build_lines(items: list[_LineSchema | None], timezone: str | None, report: 
                     frozen_zone=FrozenZone(FrozenZoneKind(item.frozen_zone.kind), item.frozen_zone.size),
                     rolling_digits=item.rolling_digits,
                     silent_feed_takts=item.silent_feed_takts,
+                    sequencing=sequencing,
                 )
             )
     return lines

@@ -50,6 +50,28 @@ class FrozenZone:
 
 
 @dataclass(frozen=True)
+class RatioRule:
+    """A sequencing rule: at most ``p`` of any ``q`` consecutive vehicles whose option ``key``
+    is one of ``values`` (a station that cannot build such vehicles back to back)."""
+
+    key: str
+    values: frozenset[str]
+    p: int
+    q: int
+    high_priority: bool = True
+
+
+@dataclass(frozen=True)
+class SequencingRules:
+    """What a good pearl chain of the line respects, for re-planning its unfrozen tail."""
+
+    ratio_rules: tuple[RatioRule, ...] = ()
+    colour_key: str | None = None  # the option holding the paint colour (fewer changes are better)
+    paint_batch_limit: int | None = None  # hard: at most this many cars of one colour in a row
+    smoothing_keys: tuple[str, ...] = ()  # options whose values are JIS variants to level
+
+
+@dataclass(frozen=True)
 class Line:
     code: str
     name: str
@@ -59,6 +81,7 @@ class Line:
     frozen_zone: FrozenZone = FrozenZone(FrozenZoneKind.COUNT, 20)
     rolling_digits: int = 4  # the external rolling sequence number wraps at 10**digits
     silent_feed_takts: int = 5  # alert when no broadcast came for this many takts of working time
+    sequencing: SequencingRules | None = None
 
     @property
     def takt(self) -> timedelta:

@@ -59,6 +59,7 @@ class ChangeKind(str, enum.Enum):
     MOVE = "move"
     SWAP = "swap"
     SPEC_CHANGE = "spec_change"
+    RESEQUENCE = "resequence"  # a re-planned tail: many vehicles reordered at once
 
 
 @dataclass
@@ -465,6 +466,34 @@ class PearlChain:
         return self._record(
             ChangeKind.SPEC_CHANGE, entry, entry.seq_no, now, frozen, override, {}, actor, reason, {"before": before, "after": after}
         )
+
+    def resequence(self, order: list[str], *, now: datetime, actor: str = "system", reason: str = "") -> SequenceChange | None:
+        """Reorder the planned vehicles behind the frozen zone into ``order``, reusing their
+        numbers (sorted) so only vehicles that really change place are renumbered. ``order``
+        must hold exactly the unfrozen planned vehicles (else the chain changed meanwhile: a
+        ConflictError says so). Returns None when nothing moves."""
+        frozen = self.frozen_count(now)
+        tail = self._planned[frozen:]
+        if sorted(order) != sorted(e.order_id for e in tail) or len(set(order)) != len(order):
+            raise ConflictError(
+                f"the new order for line {self.line_code} does not hold exactly the {len(tail)} planned vehicles "
+                "behind the frozen zone (the chain changed meanwhile?): plan again"
+            )
+        numbers = [e.seq_no for e in tail]
+        by_id = {e.order_id: e for e in tail}
+        old = {e.order_id: e.seq_no for e in tail}
+        new_tail = [by_id[o] for o in order]
+        moved = [e.order_id for e, n in zip(new_tail, numbers, strict=True) if e.seq_no != n]
+        if not moved:
+            return None
+        for entry, number in zip(new_tail, numbers, strict=True):
+            if entry.seq_no != number:
+                entry.seq_no = number
+                self._touch(entry)
+        self._planned[frozen:] = new_tail
+        first = self._by_order[moved[0]]
+        old_numbers = {o: n for o, n in old.items() if o != first.order_id}
+        return self._record(ChangeKind.RESEQUENCE, first, old[first.order_id], now, False, False, old_numbers, actor, reason, {"moved": len(moved)})
 
     # ------------------------------------------------------------------ broadcast feed
     def broadcast(self, order_id: str, at: datetime, *, rolling_no: int | None = None) -> ChainEntry | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from jisflow.services import handlers
+from jisflow.services import edi, execution, handlers, inventory, planning
 from jisflow.services.clock import Clock, SystemClock
 from jisflow.services.messagebus import MessageBus
 from jisflow.services.outbox import MemoryPublisher, Publisher, RelayReport, relay_all
@@ -12,7 +12,7 @@ from jisflow.services.unit_of_work import AbstractUnitOfWork
 
 
 # Every module of command handlers; each exports COMMAND_HANDLERS (command type -> handler).
-HANDLER_MODULES = (handlers,)
+HANDLER_MODULES = (handlers, edi, inventory, planning, execution)
 
 
 def command_handlers() -> dict:
@@ -63,4 +63,9 @@ def bootstrap(
         uow = SqlUnitOfWork(make_engine(url))
     clock = clock or SystemClock()
     publisher = publisher or MemoryPublisher()
-    return App(bus=MessageBus(uow, clock, command_handlers=command_handlers()), uow=uow, clock=clock, publisher=publisher, batch_size=batch_size)
+    bus = MessageBus(uow, clock, command_handlers=command_handlers())
+    # A module may also export EVENT_HANDLERS (event type -> handler(event, bus)), run after commit.
+    for module in HANDLER_MODULES:
+        for event_type, handler in getattr(module, "EVENT_HANDLERS", {}).items():
+            bus.subscribe(event_type, lambda event, handler=handler: handler(event, bus))
+    return App(bus=bus, uow=uow, clock=clock, publisher=publisher, batch_size=batch_size)

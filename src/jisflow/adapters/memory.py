@@ -18,7 +18,10 @@ from jisflow.domain.calloff import CallOff, CallOffLine, SummarizedCall
 from jisflow.domain.errors import NotFound
 from jisflow.domain.plant import Line, Plant
 from jisflow.domain.sequence import ChainEntry, LineFeedState, PearlChain, SequenceChange
+from jisflow.adapters.memory_execution import ExecutionState, MemoryExecutionRepository
+from jisflow.adapters.memory_inventory import InventoryState, MemoryInventoryRepository, MemoryPurchasingRepository
 from jisflow.services import unit_of_work as ports
+from jisflow.services.audit import AuditEntry, AuditLog, AuditPage
 
 
 @dataclass
@@ -34,6 +37,9 @@ class MemoryStore:
     alerts: list[Alert] = field(default_factory=list)
     outbox: list[ports.OutboxMessage] = field(default_factory=list)
     inbox: dict[str, datetime] = field(default_factory=dict)
+    inventory: InventoryState = field(default_factory=InventoryState)
+    execution: ExecutionState = field(default_factory=ExecutionState)
+    audit: list[AuditEntry] = field(default_factory=list)
     ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
 
@@ -288,6 +294,27 @@ class MemoryInbox(ports.InboxRegistry):
         self._s.stage(lambda st: st.inbox.__setitem__(key, at))
 
 
+class MemoryAuditLog(AuditLog):
+    def __init__(self, staged: _Staged) -> None:
+        self._s = staged
+
+    def append(self, entries: Iterable[AuditEntry]) -> None:
+        entries = list(entries)
+
+        def apply(st: MemoryStore) -> None:
+            st.audit.extend(replace(e, id=len(st.audit) + i + 1) for i, e in enumerate(entries))
+
+        self._s.stage(apply)
+
+    def read(self, after_id: int = 0, limit: int = 100, actor: str | None = None, subject: str | None = None) -> AuditPage:
+        found = [
+            e for e in self._s.store.audit[after_id:]
+            if (actor is None or e.actor == actor) and (subject is None or e.subject.startswith(subject))
+        ]
+        page = found[:limit]
+        return AuditPage(page, page[-1].id if len(found) > limit else None)
+
+
 class MemoryUnitOfWork(ports.AbstractUnitOfWork):
     def __init__(self, store: MemoryStore | None = None) -> None:
         super().__init__()
@@ -304,6 +331,10 @@ class MemoryUnitOfWork(ports.AbstractUnitOfWork):
         self.alerts = MemoryAlertRepository(self._staged)
         self.outbox = MemoryOutbox(self._staged)
         self.inbox = MemoryInbox(self._staged)
+        self.inventory = MemoryInventoryRepository(self._staged)
+        self.purchasing = MemoryPurchasingRepository(self._staged)
+        self.execution = MemoryExecutionRepository(self._staged)
+        self.audit = MemoryAuditLog(self._staged)
 
     def __enter__(self) -> MemoryUnitOfWork:
         super().__enter__()

@@ -26,6 +26,12 @@ class AlertKind(str, enum.Enum):
     LATE_CALL_OFF = "late_call_off"  # a call-off issued after its latest despatch time
     EXPLOSION_FAILED = "explosion_failed"  # a broadcast vehicle whose parts could not be determined
     CHANGE_AFTER_SHIPMENT = "change_after_shipment"  # a sequence change hits a part already shipped
+    SHORTAGE_PROJECTED = "shortage_projected"  # an item's projected coverage fell below its threshold
+    WRONG_SCAN = "wrong_scan"  # a picker scanned a wrong part or a wrong rack slot
+    RESEQUENCE_AFTER_PICK = "resequence_after_pick"  # a change hit a picked part: a physical action
+    LATE_RISK = "late_risk"  # a shipment's ETA passes its latest safe arrival
+    RECEIPT_DISCREPANCY = "receipt_discrepancy"  # what arrived differs from the despatch advice
+    LINE_SIDE_REFUSED = "line_side_refused"  # a part out of sequence or for another vehicle at the station
 
 
 SEVERITY: dict[AlertKind, Severity] = {
@@ -39,6 +45,12 @@ SEVERITY: dict[AlertKind, Severity] = {
     AlertKind.LATE_CALL_OFF: Severity.CRITICAL,
     AlertKind.EXPLOSION_FAILED: Severity.CRITICAL,
     AlertKind.CHANGE_AFTER_SHIPMENT: Severity.CRITICAL,
+    AlertKind.SHORTAGE_PROJECTED: Severity.CRITICAL,
+    AlertKind.WRONG_SCAN: Severity.WARNING,
+    AlertKind.RESEQUENCE_AFTER_PICK: Severity.WARNING,
+    AlertKind.LATE_RISK: Severity.CRITICAL,
+    AlertKind.RECEIPT_DISCREPANCY: Severity.CRITICAL,
+    AlertKind.LINE_SIDE_REFUSED: Severity.CRITICAL,
 }
 
 

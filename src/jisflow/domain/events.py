@@ -125,3 +125,11 @@ class SummarizedCallChanged(Event):
     window_start: datetime
     window_end: datetime
     quantity: int
+
+
+@dataclass(frozen=True)
+class AlertAcknowledged(Event):
+    topic: ClassVar[str] = "alert.acknowledged"
+    alert_id: int
+    line: str
+    by: str

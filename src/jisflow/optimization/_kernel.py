@@ -449,26 +449,60 @@ def seed_rng(seed):
 
 
 @njit
-def _pick_focus(cnt, p, lo, hi, first, n_total, q):
-    """A movable position inside a violated window, or -1 when a few draws find none."""
+def _pick_focus(cnt, p, lo, hi, first, n_total, q, kweight):
+    """A movable position inside a violated window, or -1 when there is none.
+
+    The constraint is drawn in proportion to ``kweight`` (its weighted excess when the chunk
+    started); its windows are then scanned from a random start for one over capacity.
+    """
     K = p.shape[0]
-    for _ in range(12):
-        k = np.random.randint(K)
-        if hi[k] < lo[k]:
-            continue
-        s = lo[k] + np.random.randint(hi[k] - lo[k] + 1)
+    total = 0.0
+    for k in range(K):
+        total += kweight[k]
+    if total <= 0.0:
+        return -1
+    r = np.random.random() * total
+    k = K - 1
+    for kk in range(K):
+        r -= kweight[kk]
+        if r < 0.0:
+            k = kk
+            break
+    span = hi[k] - lo[k] + 1
+    if span <= 0:
+        return -1
+    s = lo[k] + np.random.randint(span)
+    for _ in range(span):
         if cnt[k, s] > p[k]:
             start = max(s, first)
             end = min(s + q[k], n_total) - 1
             if end >= start:
                 return start + np.random.randint(end - start + 1)
+        s += 1
+        if s > hi[k]:
+            s = lo[k]
+    return -1
+
+
+@njit
+def _pick_colour_change(g, col, first, n_total):
+    """A movable car next to a colour change (a batch border), or -1 when a short scan finds none."""
+    movable = n_total - first
+    pos = first + np.random.randint(movable)
+    for _ in range(64):
+        nxt = pos + 1
+        if nxt >= n_total:
+            nxt = first
+        if col[g[pos]] != col[g[nxt]] and nxt > pos:
+            return pos if np.random.random() < 0.5 else nxt
+        pos = nxt
     return -1
 
 
 @njit
 def search(g, opt, p, q, lo, hi, wk, cnt, n_total, first, col, w_col, limit, w_paint, ref, w_moved,
            var, dev, demand, n_day, first_day, w_smooth, cost, best_g, best_cost, iterations, max_reverse,
-           near, dx, touched, kick, kick_size):
+           near, dx, touched, kick, kick_size, kweight):
     """Run ``iterations`` steps of the descent; ``cost`` and ``best_cost`` are 1-element arrays.
 
     Each step draws a move (often around a violated window), evaluates it incrementally and
@@ -486,11 +520,13 @@ def search(g, opt, p, q, lo, hi, wk, cnt, n_total, first, col, w_col, limit, w_p
         if best_cost[0] == 0:
             break
         i = -1
-        if K > 0 and np.random.random() < 0.6:
-            i = _pick_focus(cnt, p, lo, hi, first, n_total, q)
+        r = np.random.random()
+        if has_colour and r < 0.15 and np.random.random() < 0.5:
+            i = _pick_colour_change(g, col, first, n_total)
+        elif K > 0 and np.random.random() < 0.6:
+            i = _pick_focus(cnt, p, lo, hi, first, n_total, q, kweight)
         if i < 0:
             i = first + np.random.randint(movable)
-        r = np.random.random()
         if np.random.random() < 0.5:
             j = i + np.random.randint(2 * near + 1) - near
             if j < first:

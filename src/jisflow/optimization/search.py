@@ -259,10 +259,13 @@ def solve(
     while searchable and best_box[0] != 0 and (rounds == 0 or time.perf_counter() - started < time_limit):
         rounds += 1
         tick = time.perf_counter()
+        kweight = np.array(
+            [float(pb.wk[k]) * float(np.maximum(pb.cnt[k, pb.lo[k] : pb.hi[k] + 1] - pb.p[k], 0).sum()) for k in range(K)]
+        )
         moves += kernel.search(
             pb.g, pb.opt, pb.p, pb.q, pb.lo, pb.hi, pb.wk, pb.cnt, pb.n_total, pb.first, pb.col, pb.w_col,
             pb.limit, pb.w_paint, pb.ref, pb.w_moved, pb.var, pb.dev, pb.demand, pb.n_day, pb.n_tail, pb.w_smooth,
-            cost_box, best_seq, best_box, chunk, max_reverse, near, pb.dx, pb.touched, KICK, kick_size,
+            cost_box, best_seq, best_box, chunk, max_reverse, near, pb.dx, pb.touched, KICK, kick_size, kweight,
         )
         spent = time.perf_counter() - tick
         remaining = time_limit - (time.perf_counter() - started)

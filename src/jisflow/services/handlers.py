@@ -15,7 +15,7 @@ from typing import Any
 from jisflow.domain.alerts import Alert
 from jisflow.domain.calloff import CallOffState
 from jisflow.domain.errors import ExplosionError, NotFound, ProblemCollector, ValidationError, at
-from jisflow.domain.events import Event, PlantLoaded, SequenceImported
+from jisflow.domain.events import AlertAcknowledged, Event, PlantLoaded, SequenceImported
 from jisflow.domain.explosion import check_vehicle, need_time, rule_problem
 from jisflow.domain.issuing import IssueResult, reconcile
 from jisflow.domain.plant import CallOffTrigger, Plant, SupplyMode
@@ -354,7 +354,10 @@ def acknowledge_alert(cmd: c.AcknowledgeAlert, uow: AbstractUnitOfWork, clock: C
     if not cmd.by.strip():
         raise ValidationError("an alert is acknowledged by someone: give a name")
     with uow:
-        alert = uow.alerts.acknowledge(cmd.alert_id, cmd.by, clock.now())
+        now = clock.now()
+        alert = uow.alerts.acknowledge(cmd.alert_id, cmd.by, now)
+        if alert.acknowledged_at == now:  # acknowledged now, not before
+            uow.publish([AlertAcknowledged(cmd.alert_id, alert.line, cmd.by)], now)
         uow.commit()
     return Outcome(details={"alert_id": alert.id, "acknowledged_by": alert.acknowledged_by})
 

@@ -20,6 +20,9 @@ from jisflow.domain.calloff import CallOff, CallOffLine, CallOffState, Summarize
 from jisflow.domain.events import Event
 from jisflow.domain.plant import Line, Plant
 from jisflow.domain.sequence import PearlChain
+from jisflow.services.audit import SYSTEM, AuditLog, entry_for
+from jisflow.services.execution_ports import ExecutionRepository
+from jisflow.services.inventory_ports import InventoryRepository, PurchasingRepository
 
 
 @dataclass(frozen=True)
@@ -166,10 +169,16 @@ class AbstractUnitOfWork(abc.ABC):
     alerts: AlertRepository
     outbox: Outbox
     inbox: InboxRegistry
+    inventory: InventoryRepository
+    purchasing: PurchasingRepository
+    execution: ExecutionRepository
+    audit: AuditLog
 
     def __init__(self) -> None:
         self._published: list[Event] = []
         self._committed: list[Event] = []
+        self.actor: str = SYSTEM  # who the changes are made for: recorded in the audit log
+        self.tenant: str | None = None  # the one supplier whose rows the database shows (None: all)
 
     def __enter__(self) -> AbstractUnitOfWork:
         self._published = []
@@ -179,11 +188,16 @@ class AbstractUnitOfWork(abc.ABC):
         self.rollback()
 
     def publish(self, events: Iterable[Event], at: datetime) -> None:
-        """Record events: into the outbox now (same transaction), to the bus after commit."""
+        """Record events: into the outbox and the audit log now (same transaction), to the bus
+        after commit."""
+        entries = []
         for event in events:
             payload = event.to_payload()
             self.outbox.add(event.topic, _event_key(payload), payload, at)
+            entries.append(entry_for(event.topic, payload, self.actor, at))
             self._published.append(event)
+        if entries:
+            self.audit.append(entries)
 
     def collect_new_events(self) -> list[Event]:
         """Events of committed transactions not yet handed to the bus."""

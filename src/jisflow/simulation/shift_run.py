@@ -28,6 +28,7 @@ from jisflow.domain.vehicle_mix import VehicleMix, generate_vehicles
 from jisflow.services import commands as c
 from jisflow.services.clock import SimulatedClock
 from jisflow.services.unit_of_work import AlertFilter, CallOffLineFilter
+from jisflow.simulation.floor import FloorRun
 
 
 @dataclass
@@ -119,6 +120,7 @@ class ShiftRun:
         self.events: list[str] = []
         self.changes: Counter = Counter()
         self._planned_order: list[str] | None = None
+        self.floor = FloorRun(app, plant, self.line)
 
     # ------------------------------------------------------------------ set-up
     def plan_day(self, shift_start: datetime, extra: int = 60) -> int:
@@ -148,6 +150,7 @@ class ShiftRun:
             issued += self.app.bus.handle(c.Tick(t, issue_ahead=every)).lines_issued
             self._relay()
             self._acknowledge()
+            self.floor.maybe_step(t)
             t += every
         self.clock.set(shift_start)
         return issued
@@ -209,6 +212,7 @@ class ShiftRun:
             self.app.bus.handle(c.Tick(t, issue_ahead=takt))
             self._relay()
             self._acknowledge()
+            self.floor.maybe_step(t)
             if event:
                 self.events.append(f"{t:%H:%M} {event}")
             if on_takt is not None:
@@ -358,5 +362,5 @@ class ShiftRun:
             vehicles_planned=len(chain), vehicles_broadcast=broadcast, calloffs=len({ln.number for ln in lines}),
             calloff_lines=dict(by_supplier), calloff_lines_by_state=dict(by_state), jit_calls=len(jit),
             alerts=alerts, sequence_changes=dict(self.changes), messages_published=self.published, seed=self.seed,
-            extra={"events": list(self.events)},
+            extra={"events": list(self.events), **self.floor.summary()},
         )

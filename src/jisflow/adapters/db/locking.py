@@ -9,6 +9,11 @@
   lines go on in parallel; each command locks one line, so no two wait on each other in a
   circle. Outbox relays claim messages with ``FOR UPDATE SKIP LOCKED`` (``claim``), so several
   relays share the outbox without handing out a message twice.
+- **Inventory**: a command that changes stock locks the balance rows of its items first
+  (``lock_items``), all of them at once and in item-code order, so two commands never wait on
+  each other in a circle. Counters then change by increments the database computes, and CHECK
+  constraints refuse negative stock or availability: nothing is checked in Python and then
+  written back.
 """
 
 from __future__ import annotations
@@ -49,3 +54,13 @@ def claim(connection: sa.Connection, query: SelectT) -> SelectT:
     if connection.dialect.name == "postgresql":
         return query.with_for_update(skip_locked=True)
     return query
+
+
+def lock_items(connection: sa.Connection, item_codes: list[str]) -> None:
+    """Hold the items' balance rows until the end of the transaction, taken in item-code
+    order (PostgreSQL; SQLite already holds the whole database)."""
+    if connection.dialect.name == "postgresql" and item_codes:
+        from jisflow.adapters.db import tables_inventory as ti
+
+        query = sa.select(ti.balances.c.item_code).where(ti.balances.c.item_code.in_(sorted(item_codes)))
+        connection.execute(query.order_by(ti.balances.c.item_code).with_for_update())

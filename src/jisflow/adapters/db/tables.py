@@ -272,3 +272,8 @@ inbox = sa.Table(
     sa.Column("key", sa.String, primary_key=True),
     sa.Column("received_at", UtcDateTime, nullable=False),
 )
+
+# The tables of the HTTP side live in their own module, on the same metadata.
+from jisflow.adapters.db import tables_api  # noqa: E402,F401
+from jisflow.adapters.db import tables_execution  # noqa: E402,F401
+from jisflow.adapters.db import tables_inventory  # noqa: E402,F401

@@ -18,7 +18,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from jisflow.adapters.db import api_repositories as api_repos
+from jisflow.adapters.db import execution_repositories as exec_repos
+from jisflow.adapters.db import inventory_repositories as inv_repos
 from jisflow.adapters.db import repositories as repos
+from jisflow.adapters.db import tenancy
 from jisflow.services import unit_of_work as ports
 
 
@@ -38,6 +42,13 @@ class SqlUnitOfWork(ports.AbstractUnitOfWork):
         self.alerts = repos.SqlAlertRepository(connect)
         self.outbox = repos.SqlOutbox(connect)
         self.inbox = repos.SqlInbox(connect)
+        self.inventory = inv_repos.SqlInventoryRepository(connect)
+        self.purchasing = inv_repos.SqlPurchasingRepository(connect)
+        self.execution = exec_repos.SqlExecutionRepository(connect)
+        self.audit = api_repos.SqlAuditLog(connect)
+        self.accounts = api_repos.SqlAccountRepository(connect)
+        self.idempotency = api_repos.SqlIdempotencyStore(connect)
+        self.webhooks = api_repos.SqlWebhookRepository(connect)
 
     def _active_connection(self) -> sa.Connection:
         if self._connection is None:
@@ -50,6 +61,7 @@ class SqlUnitOfWork(ports.AbstractUnitOfWork):
         super().__enter__()
         self._connection = self.engine.connect()
         self._open_repositories()
+        tenancy.set_tenant(self._connection, self.tenant)
         return self
 
     def __exit__(self, *args: object) -> None:

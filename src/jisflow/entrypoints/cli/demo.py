@@ -130,6 +130,10 @@ def _print_summary(summary, wall: float, url: str) -> None:
     for kind, n in data["alerts"]["by_kind"].items():
         table.add_row(f"  {kind}", str(n))
     table.add_row("messages published", str(data["messages_published"]))
+    for key in ("on_time_in_sequence", "sequence_accuracy", "rack_fill_rate", "truck_utilisation"):
+        table.add_row(key.replace("_", " "), "-" if data.get(key) is None else f"{data[key]:.1%}")
+    table.add_row("emergency deliveries", str(data.get("emergency_deliveries", 0)))
+    table.add_row("wrong parts fitted", str(data.get("wrong_parts_fitted", 0)))
     table.add_row("wall time", f"{wall:.1f} s")
     console.print(table)
     console.print(f"explore it: [bold]jisflow calloffs list --db {url}[/], [bold]jisflow alerts list --db {url}[/], [bold]jisflow sequence show --line {summary.line} --db {url}[/]")

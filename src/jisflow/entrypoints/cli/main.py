@@ -11,6 +11,11 @@ from rich.table import Table
 from jisflow.domain.alerts import AlertKind
 from jisflow.domain.calloff import CallOffState
 from jisflow.domain.sequence import Vehicle, VehicleStatus
+from jisflow.entrypoints.cli import edi as edi_cli
+from jisflow.entrypoints.cli import execution as execution_cli
+from jisflow.entrypoints.cli import serve as serve_cli
+from jisflow.entrypoints.cli import stock as stock_cli
+from jisflow.entrypoints.cli import users as users_cli
 from jisflow.entrypoints.cli.common import DbOption, app_for, console, parse_time, reports_errors
 from jisflow.services import commands as c
 from jisflow.services.unit_of_work import AlertFilter, CallOffLineFilter
@@ -28,6 +33,19 @@ app.add_typer(sequence_app, name="sequence")
 sequence_app.add_typer(change_app, name="change")
 app.add_typer(calloffs_app, name="calloffs")
 app.add_typer(alerts_app, name="alerts")
+app.add_typer(stock_cli.stock_app, name="stock")
+app.command("projection")(stock_cli.projection)
+app.add_typer(stock_cli.purchasing_app, name="purchasing")
+app.add_typer(edi_cli.app, name="edi")
+app.add_typer(execution_cli.pick_app, name="pick")
+app.add_typer(execution_cli.rack_app, name="rack")
+app.add_typer(execution_cli.ship_app, name="ship")
+app.add_typer(execution_cli.receive_app, name="receive")
+app.add_typer(execution_cli.lineside_app, name="lineside")
+app.add_typer(execution_cli.kpi_app, name="kpi")
+app.add_typer(users_cli.app, name="users")
+app.command("serve")(serve_cli.serve)
+app.command("worker")(serve_cli.worker)
 
 
 def _mount_optional() -> None:

@@ -80,7 +80,7 @@ def sequence(
     file: Path = typer.Argument(..., help="CSPLib file, or ROADEF 2005 instance folder"),
     fmt: Format = typer.Option(..., "--format", help="input format"),
     time_limit: float = typer.Option(10.0, "--time-limit", min=0.0, help="seconds of search"),
-    seed: int = typer.Option(0, "--seed", help="random seed (same seed, same run)"),
+    seed: int = typer.Option(0, "--seed", help="random seed of the search"),
     output: Path | None = typer.Option(None, "--output", help="write the solution as JSON here"),
     instance_name: str | None = typer.Option(
         None, "--instance", help="instance name in a CSPLib file holding several (e.g. 4/72, 60-01)"

@@ -1,0 +1,1 @@
+"""Message brokers that carry jisflow's outbox events between processes and plants."""

@@ -1,0 +1,92 @@
+"""One entry for any inbound EDI text: recognise the syntax, parse, give typed objects.
+
+``parse_document(text, profile)`` recognises EDIFACT (UNA/UNB) and VDA 4905 / 4913 (record
+types 511 / 711), checks the envelope and reads each message it knows (DELJIT, DESADV,
+CONTRL); other EDIFACT messages are listed with their envelope data only. ``to_json`` gives
+the normalised content printed by ``jisflow edi parse``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from jisflow.adapters.edi.contrl import parse_contrl
+from jisflow.adapters.edi.deljit import parse_deljit
+from jisflow.adapters.edi.desadv import parse_desadv
+from jisflow.adapters.edi.edifact import EdifactInterchange, parse_interchange
+from jisflow.adapters.edi.profiles import PartnerProfile
+from jisflow.adapters.edi.segments import DEFAULT_MAX_BYTES
+from jisflow.adapters.edi.vda4905 import parse_vda4905
+from jisflow.adapters.edi.vda4913 import parse_vda4913
+from jisflow.domain.errors import ValidationError
+
+_READERS = {"DELJIT": parse_deljit, "DESADV": lambda m, p: parse_desadv(m, p), "CONTRL": lambda m, p: parse_contrl(m)}
+
+
+@dataclass(frozen=True)
+class ParsedDocument:
+    syntax: str  # EDIFACT, VDA4905, VDA4913
+    interchange: EdifactInterchange | None
+    messages: tuple[tuple[str, str, Any], ...]  # (type, reference, typed content or None)
+    content: Any = None  # the typed VDA transmission
+
+
+def detect(text: str) -> str:
+    head = text.lstrip("\ufeff\r\n\t ")[:3]
+    if head in ("UNA", "UNB"):
+        return "EDIFACT"
+    if head == "511":
+        return "VDA4905"
+    if head == "711":
+        return "VDA4913"
+    raise ValidationError("unknown EDI syntax: expected an EDIFACT interchange (UNA/UNB) or a VDA 4905/4913 transmission (511/711)")
+
+
+def parse_document(text: str, profile: PartnerProfile, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedDocument:
+    syntax = detect(text)
+    if syntax == "VDA4905":
+        return ParsedDocument(syntax, None, (), parse_vda4905(text))
+    if syntax == "VDA4913":
+        return ParsedDocument(syntax, None, (), parse_vda4913(text))
+    interchange = parse_interchange(text, max_bytes)
+    problems = []
+    messages = []
+    for m in interchange.messages:
+        reader = _READERS.get(m.type)
+        try:
+            messages.append((m.type, m.reference, reader(m, profile) if reader else None))
+        except ValidationError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ValidationError(f"EDIFACT interchange {interchange.control_reference} rejected: {len(problems)} problem(s)", problems=problems)
+    return ParsedDocument(syntax, interchange, tuple(messages))
+
+
+def to_json(doc: ParsedDocument) -> dict[str, Any]:
+    if doc.interchange is None:
+        return {"syntax": doc.syntax, **_plain(doc.content)}
+    ic = doc.interchange
+    return {
+        "syntax": doc.syntax, "sender": ic.sender, "receiver": ic.receiver, "control_reference": ic.control_reference,
+        "prepared": ic.prepared,
+        "messages": [
+            {"type": mtype, "reference": ref, **({} if content is None else _plain(content))}
+            for mtype, ref, content in doc.messages
+        ],
+    }
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value) if f.name != "where"}
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else str(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value

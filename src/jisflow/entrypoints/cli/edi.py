@@ -1,0 +1,169 @@
+"""``jisflow edi``: parse, import and export EDI files; watch an inbox folder.
+
+Only these commands touch files; parsing and building messages are pure functions in
+``jisflow.adapters.edi``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import typer
+
+from jisflow.adapters.edi.contrl import contrl_interchange
+from jisflow.adapters.edi.deljit import control_reference_for, deljit_interchange, received_calloffs
+from jisflow.adapters.edi.desadv import desadv_message
+from jisflow.adapters.edi.documents import detect, parse_document, to_json
+from jisflow.adapters.edi.edifact import parse_interchange, serialize_interchange, tokenize
+from jisflow.adapters.edi.profiles import load_profile
+from jisflow.domain.errors import JisflowError, Problem, ValidationError
+from jisflow.entrypoints.cli.common import DbOption, app_for, console, err_console, reports_errors
+from jisflow.services.edi import ReceiveCallOffs, calloffs_for_export
+
+app = typer.Typer(help="EDI: EDIFACT DELJIT/DESADV/CONTRL, VDA 4905/4913.", no_args_is_help=True)
+export_app = typer.Typer(help="Write DELJIT or DESADV for stored call-offs.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+ProfileOption = typer.Option("default", "--profile", "-p", help="Partner profile: a built-in name or a YAML file.")
+
+
+def _read(file: Path) -> str:
+    try:
+        return file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        return file.read_text(encoding="latin-1")
+    except OSError as exc:
+        raise ValidationError(f"{file} cannot be read: {exc.strerror}") from None
+
+
+@app.command("parse")
+@reports_errors
+def parse(file: Path = typer.Argument(..., help="EDI file."), as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+          profile: str = ProfileOption) -> None:
+    """Print the normalised content of an EDI file without changing anything."""
+    doc = to_json(parse_document(_read(file), load_profile(profile)))
+    if as_json:
+        typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        return
+    console.print(f"[bold]{doc['syntax']}[/] {file.name}")
+    for m in doc.get("messages", []):
+        count = len(m.get("lines", m.get("items", [])))
+        console.print(f"  {m['type']} {m['reference']}: {count} line(s)")
+
+
+def _envelope(text: str) -> tuple[str, str, str]:
+    """Reference, sender and receiver of an interchange, as far as they can be read."""
+    try:
+        unb = tokenize(text)[0]
+    except JisflowError:
+        return "UNKNOWN", "", ""
+    return (unb.get(5) or "UNKNOWN", unb.get(2).strip(), unb.get(3).strip()) if unb.tag == "UNB" else ("UNKNOWN", "", "")
+
+
+def import_text(text: str, source: str, profile_name: str, db: str | None) -> tuple[bool, str, str]:
+    """Apply one interchange: (accepted, CONTRL text, summary). Nothing is applied when rejected."""
+    now = datetime.now(timezone.utc)
+    reference, sender, receiver = _envelope(text)
+    ack_ref = ("A" + reference)[:14]
+    try:
+        if detect(text) != "EDIFACT":
+            raise ValidationError(f"{source}: only EDIFACT DELJIT interchanges are imported; forecasts and despatch data are parsed only")
+        profile = load_profile(profile_name)
+        interchange = parse_interchange(text)
+        calloffs = received_calloffs(interchange, profile)
+        outcome = app_for(db).bus.handle(ReceiveCallOffs(interchange.key, calloffs, source))
+    except JisflowError as exc:
+        problems = exc.problems or [Problem(source, exc.message)]
+        return False, contrl_interchange(reference, sender, receiver, problems, now, ack_ref), str(exc)
+    if outcome.duplicate:
+        summary = f"interchange {reference} from {sender or '?'} was applied before: acknowledged, not applied again"
+    else:
+        summary = f"interchange {reference}: {len(outcome.calloffs)} call-off(s), {outcome.lines_issued} line(s) stored"
+        if outcome.details.get("known"):
+            summary += f"; known already: {', '.join(outcome.details['known'])}"
+    return True, contrl_interchange(reference, sender, receiver, [], now, ack_ref), summary
+
+
+@app.command("import")
+def import_file(file: Path = typer.Argument(..., help="EDIFACT interchange with DELJIT messages."),
+                profile: str = ProfileOption, db: str = DbOption) -> None:
+    """Apply an interchange once (a replay is acknowledged, not applied again); print the CONTRL."""
+    try:
+        text = _read(file)
+    except JisflowError as exc:
+        err_console.print(f"[bold red]error[/]: {exc}", highlight=False, markup=False)
+        raise typer.Exit(1) from None
+    accepted, ack, summary = import_text(text, file.name, profile, db)
+    typer.echo(ack, nl=False)
+    if not accepted:
+        err_console.print(f"rejected, nothing applied: {summary}", highlight=False, markup=False)
+        raise typer.Exit(1)
+    err_console.print(summary, highlight=False, markup=False)
+
+
+@app.command("watch")
+def watch(inbox: Path = typer.Argument(..., help="Folder a partner drops interchanges into."),
+          profile: str = ProfileOption, db: str = DbOption,
+          once: bool = typer.Option(False, "--once", help="Process what is there and stop."),
+          interval: float = typer.Option(5.0, help="Seconds between looks.")) -> None:
+    """Import every file dropped into INBOX; move it to done/ or rejected/ and write its CONTRL to acks/."""
+    while True:
+        for file in sorted(p for p in inbox.iterdir() if p.is_file() and not p.name.endswith(".part")):
+            accepted, ack, summary = import_text(_read(file), file.name, profile, db)
+            for sub in ("acks", "done", "rejected"):
+                (inbox / sub).mkdir(exist_ok=True)
+            (inbox / "acks" / f"{file.stem}.contrl").write_text(ack, encoding="utf-8")
+            file.replace(inbox / ("done" if accepted else "rejected") / file.name)
+            console.print(f"{file.name}: {'accepted' if accepted else 'rejected'}: {summary}", highlight=False, markup=False)
+        if once:
+            return
+        time.sleep(interval)
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        err_console.print(f"written {output}", highlight=False, markup=False)
+
+
+@export_app.command("deljit")
+@reports_errors
+def export_deljit(number: list[str] = typer.Option(..., "--number", "-n", help="Call-off number (repeat for several)."),
+                  output: Path = typer.Option(None, "--output", "-o", help="File to write (default: standard output)."),
+                  sender: str = typer.Option(..., "--sender", help="Our interchange id (the plant)."),
+                  profile: str = ProfileOption, db: str = DbOption) -> None:
+    """Write one interchange with a DELJIT per call-off (one receiver: the call-offs' supplier)."""
+    p = load_profile(profile)
+    calloffs = calloffs_for_export(app_for(db).uow, number)
+    suppliers = {co.supplier for co in calloffs}
+    if len(suppliers) > 1:
+        raise ValidationError(f"the call-offs go to several suppliers ({', '.join(sorted(suppliers))}): export one supplier at a time")
+    text = deljit_interchange(calloffs, p, sender, calloffs[0].supplier, control_reference_for(calloffs[0].number),
+                              datetime.now(timezone.utc))
+    _write(text, output)
+
+
+@export_app.command("desadv")
+@reports_errors
+def export_desadv(number: str = typer.Option(..., "--number", "-n", help="Call-off whose live lines are despatched."),
+                  despatch: str = typer.Option(..., "--despatch", help="Despatch (delivery note) number."),
+                  rack: str = typer.Option(..., "--rack", help="Sequence rack id; slot k holds the k-th line."),
+                  receiver: str = typer.Option(..., "--receiver", help="The plant's interchange id."),
+                  output: Path = typer.Option(None, "--output", "-o"),
+                  profile: str = ProfileOption, db: str = DbOption) -> None:
+    """Write a DESADV for a call-off's lines packed in one rack, in sequence."""
+    p = load_profile(profile)
+    calloff = calloffs_for_export(app_for(db).uow, [number])[0]
+    lines = [ln for ln in calloff.lines if ln.live]
+    if not lines:
+        raise ValidationError(f"call-off {number} has no live line to despatch")
+    now = datetime.now(timezone.utc)
+    local = now.astimezone(p.zone)
+    message = desadv_message(despatch, lines, rack, now, p)
+    text = serialize_interchange(calloff.supplier, receiver, ("D" + despatch)[:14], (local.strftime("%y%m%d"), local.strftime("%H%M")), [message])
+    _write(text, output)

@@ -1,0 +1,587 @@
+"""Inventory commands and their handlers: the ledger (receive, move, adjust, count, backflush),
+reservations kept in step with the pearl chain, projections with shortage alerts, purchasing.
+
+Every stock change goes through ``ItemStock`` aggregates loaded (and locked) by
+``uow.inventory.load``. Right after the change commits, the projection of each item it touched
+is computed again, in a transaction of its own, and a ``ShortageProjected`` alert is raised
+when its coverage falls below the item's threshold (once, until the alert is acknowledged).
+
+Reservations follow the sequence: ``SyncReservations`` explodes the line's live vehicles, and
+``EVENT_HANDLERS`` run it after every import, broadcast and change of the pearl chain. Every
+family whose part number is a registered item gets reservations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from jisflow.domain.alerts import AlertKind
+from jisflow.domain.errors import ExplosionError, NotFound, ProblemCollector, ValidationError
+from jisflow.domain.events import Event, SequenceChanged, SequenceImported, VehicleBroadcast
+from jisflow.domain.explosion import explode_vehicle
+from jisflow.domain.inventory import (
+    Item,
+    Location,
+    LotKind,
+    Movement,
+    ReasonCode,
+    Reservation,
+    check_locations,
+    count_correction,
+)
+from jisflow.domain.plant import Plant
+from jisflow.domain.projection import Demand, ItemProjection, project_item, shortage_alert
+from jisflow.domain.purchasing import (
+    BomLine,
+    ForwardedDemand,
+    Policy,
+    PolicyKind,
+    Proposal,
+    PurchaseOrder,
+    ScheduleLine,
+    Situation,
+    delivery_schedule,
+    forward,
+    plan,
+    scan_card,
+)
+from jisflow.domain.sequence import PearlChain, VehicleStatus
+from jisflow.services.clock import Clock
+from jisflow.services.commands import Command
+from jisflow.services.handlers import Outcome, _now
+from jisflow.services.unit_of_work import AbstractUnitOfWork, AlertFilter
+
+
+# --------------------------------------------------------------------------- commands
+@dataclass(frozen=True)
+class RegisterItems(Command):
+    items: tuple[Item, ...]
+
+
+@dataclass(frozen=True)
+class AddLocations(Command):
+    locations: tuple[Location, ...]
+
+
+@dataclass(frozen=True)
+class ReceiveStock(Command):
+    item: str
+    location: str
+    quantity: int
+    lot: str = ""
+    lot_kind: LotKind = LotKind.LOT
+    purchase_order: str | None = None
+    actor: str = "system"
+    reference: str = ""
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class MoveStock(Command):
+    item: str
+    from_location: str
+    to_location: str
+    quantity: int
+    lot: str = ""
+    actor: str = "system"
+    reference: str = ""
+    at: datetime | None = None
+
+
+# Reasons a manual adjustment may give; receipts, transfers, counts and backflushes have their
+# own commands.
+ADJUSTMENT_REASONS = (ReasonCode.ADJUSTMENT, ReasonCode.SCRAP, ReasonCode.ISSUE_TO_LINE)
+
+
+@dataclass(frozen=True)
+class AdjustStock(Command):
+    item: str
+    location: str
+    quantity: int  # signed
+    reason: ReasonCode = ReasonCode.ADJUSTMENT
+    lot: str = ""
+    actor: str = "system"
+    note: str = ""
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CountStock(Command):
+    item: str
+    location: str
+    counted: int
+    lot: str = ""
+    actor: str = "system"
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SyncReservations(Command):
+    """Bring the line's reservations in step with its pearl chain."""
+
+    line: str
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class BackflushVehicle(Command):
+    """The vehicle passed its stations: its reserved parts leave stock."""
+
+    line: str
+    order_id: str
+    actor: str = "system"
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PlacePurchaseOrder(Command):
+    item: str
+    supplier: str
+    quantity: int
+    due_at: datetime
+    confirmed_at: datetime | None = None
+    source: str = "manual"
+
+
+@dataclass(frozen=True)
+class ConfirmPurchaseOrder(Command):
+    number: str
+    confirmed_at: datetime
+
+
+@dataclass(frozen=True)
+class SetPolicy(Command):
+    policy: Policy
+
+
+@dataclass(frozen=True)
+class SetBom(Command):
+    lines: tuple[BomLine, ...]
+
+
+@dataclass(frozen=True)
+class ScanKanbanCard(Command):
+    item: str
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PlanPurchasing(Command):
+    """Ask every policy what to order; ``place`` turns the proposals into purchase orders."""
+
+    place: bool = False
+    at: datetime | None = None
+
+
+# --------------------------------------------------------------------------- queries
+def _calendars(uow: AbstractUnitOfWork) -> tuple[dict[str, int], Callable[[str, datetime, datetime], timedelta]]:
+    lines = {line.code: line for plant in uow.plants.list() for line in plant.lines}
+
+    def working_time(line: str, start: datetime, end: datetime) -> timedelta:
+        if end <= start:
+            return timedelta(0)
+        if line in lines:
+            return lines[line].calendar.working_time_between(start, end)
+        return end - start
+
+    return {code: line.takt_seconds for code, line in lines.items()}, working_time
+
+
+def projections(uow: AbstractUnitOfWork, now: datetime, items: Iterable[str] | None = None, with_steps: bool = False) -> dict[str, ItemProjection]:
+    """The projection of these items (default: every item), inside an open unit of work."""
+    known = uow.inventory.items()
+    codes = sorted(known if items is None else set(items))
+    missing = [c for c in codes if c not in known]
+    if missing:
+        raise NotFound(f"unknown item(s): {', '.join(missing)}")
+    takts, working_time = _calendars(uow)
+    balances = uow.inventory.balances(codes)
+    result = {}
+    for code in codes:
+        demands = [
+            Demand(code, r.need_time, r.seq_no, r.line, r.order_id, r.quantity, takts.get(r.line, 60))
+            for r in uow.inventory.reservations(item=code)
+        ]
+        supplies = [s for o in uow.purchasing.orders(item=code, open_only=True) if (s := o.supply()) is not None]
+        result[code] = project_item(code, balances[code].on_hand, supplies, demands, now, working_time, with_steps)
+    return result
+
+
+def _reproject(uow: AbstractUnitOfWork, codes: Iterable[str], now: datetime, outcome: Outcome) -> None:
+    """Project the touched items again, in a transaction of its own right after the change
+    committed; alert the items that fell below their threshold (once, while the alert is
+    open)."""
+    codes = sorted(set(codes))
+    if not codes:
+        return
+    with uow:
+        items = uow.inventory.items()
+        open_alerts = {
+            a.details.get("item")
+            for a in uow.alerts.list(AlertFilter(kinds=(AlertKind.SHORTAGE_PROJECTED,), open_only=True))
+        }
+        events: list[Event] = []
+        for code, projection in projections(uow, now, codes).items():
+            outcome.details.setdefault("projections", {})[code] = projection
+            if code in open_alerts:
+                continue
+            raised = shortage_alert(projection, items[code].coverage_threshold_minutes, now)
+            if raised is not None:
+                alert, event = raised
+                uow.alerts.add(alert)
+                outcome.alerts.append(alert)
+                events.append(event)
+        uow.publish(events, now)
+        uow.commit()
+
+
+def _post(uow: AbstractUnitOfWork, item: str, movements: list[Movement], now: datetime) -> Outcome:
+    stocks = uow.inventory.load([item])
+    stocks[item].post(movements)
+    uow.inventory.save(stocks.values())
+    return Outcome(details={"movements": len(movements)})
+
+
+def _positive(quantity: int, what: str) -> None:
+    if quantity <= 0:
+        raise ValidationError(f"{what} needs a quantity above zero, not {quantity}")
+
+
+# --------------------------------------------------------------------------- handlers
+def register_items(cmd: RegisterItems, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
+    found = ProblemCollector()
+    with uow:
+        known = uow.inventory.items()
+        seen: set[str] = set()
+        for item in cmd.items:
+            found.problems.extend(item.problems(f"item {item.code}"))
+            if item.code in known or item.code in seen:
+                found.add(f"item {item.code}", "already exists")
+            seen.add(item.code)
+        found.raise_if_any(f"{len(found.problems)} problem(s) in the items to register; nothing registered")
+        uow.inventory.add_items(cmd.items)
+        uow.commit()
+    return Outcome(details={"items": len(cmd.items)})
+
+
+def add_locations(cmd: AddLocations, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
+    with uow:
+        check_locations(cmd.locations, uow.inventory.locations())
+        uow.inventory.add_locations(cmd.locations)
+        uow.commit()
+    return Outcome(details={"locations": len(cmd.locations)})
+
+
+def receive_stock(cmd: ReceiveStock, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
+    """A receipt at the dock (or into transit); booked against its purchase order if named."""
+    _positive(cmd.quantity, f"a receipt of {cmd.item}")
+    now = _now(cmd.at, clock)
+    with uow:
+        reference = cmd.reference or (cmd.purchase_order or "")
+        if cmd.purchase_order:
+            order = uow.purchasing.get_order(cmd.purchase_order)
+            if order.item != cmd.item:
+                raise ValidationError(f"purchase order {order.number} is for {order.item}, not {cmd.item}")
+            order.receive(cmd.quantity, now)
+            uow.purchasing.save_order(order)
+        if cmd.lot:
+            uow.inventory.add_lot(cmd.item, cmd.lot, cmd.lot_kind, now)
+        outcome = _post(uow, cmd.item, [Movement(cmd.item, cmd.location, cmd.lot, cmd.quantity, ReasonCode.RECEIPT, cmd.actor, now, reference)], now)
+        uow.commit()
+    _reproject(uow, [cmd.item], now, outcome)
+    return outcome
+
+
+def move_stock(cmd: MoveStock, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
+    """A transfer: two movements of one reason, out of one location and into another."""
+    _positive(cmd.quantity, f"a move of {cmd.item}")
+    if cmd.from_location == cmd.to_location:
+        raise ValidationError(f"a move of {cmd.item} needs two different locations, not {cmd.from_location} twice")
+    now = _now(cmd.at, clock)
+    reference = cmd.reference or f"{cmd.from_location}->{cmd.to_location}"
+    legs = [
+        Movement(cmd.item, cmd.from_location, cmd.lot, -cmd.quantity, ReasonCode.TRANSFER, cmd.actor, now, reference),
+        Movement(cmd.item, cmd.to_location, cmd.lot, cmd.quantity, ReasonCode.TRANSFER, cmd.actor, now, reference),
+    ]
+    with uow:
+        outcome = _post(uow, cmd.item, legs, now)
+        uow.commit()
+    _reproject(uow, [cmd.item], now, outcome)
+    return outcome
+
+
+def adjust_stock(cmd: AdjustStock, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
+    if cmd.reason not in ADJUSTMENT_REASONS:
+        raise ValidationError(f"an adjustment takes reason {', '.join(r.value for r in ADJUSTMENT_REASONS)}, not {cmd.reason.value}")
+    if cmd.quantity == 0:
+        raise ValidationError(f"an adjustment of {cmd.item} at {cmd.location} needs a quantity other than zero")
+    if cmd.reason is not ReasonCode.ADJUSTMENT and cmd.quantity > 0:
+        raise ValidationError(f"{cmd.reason.value} takes stock away: give a negative quantity, not {cmd.quantity}")
+    now = _now(cmd.at, clock)
+    with uow:
+        outcome = _post(uow, cmd.item, [Movement(cmd.item, cmd.location, cmd.lot, cmd.quantity, cmd.reason, cmd.actor, now, "", cmd.note)], now)
+        uow.commit()
+    _reproject(uow, [cmd.item], now, outcome)
+    return outcome
+
+
+def count_stock(cmd: CountStock, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
+    now = _now(cmd.at, clock)
+    with uow:
+        stocks = uow.inventory.load([cmd.item])
+        agg = stocks[cmd.item]
+        if cmd.location not in agg.location_kinds:
+            raise NotFound(f"location {cmd.location} does not exist")
+        movements = count_correction(agg.stock, cmd.item, cmd.location, cmd.lot, cmd.counted, cmd.actor, now, "count")
+        agg.post(movements)
+        uow.inventory.save(stocks.values())
+        outcome = Outcome(details={"movements": len(movements), "difference": sum(m.quantity for m in movements)})
+        uow.commit()
+    _reproject(uow, [cmd.item], now, outcome)
+    return outcome
+
+
+def line_demand(plant: Plant, chain: PearlChain, items: Iterable[str], now: datetime) -> dict[tuple[str, str, str], Reservation]:
+    """The demand lines of every live vehicle of the chain whose part is a registered item,
+    with need times from the actual (broadcast) or expected broadcast times."""
+    wanted = set(items)
+    line = chain.line
+    families = [f for f in plant.families_of_line(line.code) if any(r.part_number in wanted for r in f.rules)]
+    if not families:
+        return {}
+    planned_at = chain.planned_broadcast_times(now)
+    demand: dict[tuple[str, str, str], Reservation] = {}
+    for entry in chain.entries():
+        at = entry.broadcast_at if entry.status is VehicleStatus.BROADCAST else planned_at.get(entry.order_id)
+        if at is None:
+            continue
+        try:
+            lines = explode_vehicle(line, families, entry.vehicle, entry.seq_no, at)
+        except ExplosionError:
+            continue  # the chain's own handlers alert on a vehicle that cannot be exploded
+        for d in lines:
+            if d.part_number in wanted:
+                r = Reservation(d.part_number, d.line, d.order_id, d.family, d.seq_no, d.need_time, d.quantity)
+                demand[r.key] = r
+    return demand
+
+
+def sync_reservations(cmd: SyncReservations, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
+    """Add, re-rank and release the line's reservations so they match the pearl chain."""
+    now = _now(cmd.at, clock)
+    with uow:
+        plant = uow.plants.of_line(cmd.line)
+        items = uow.inventory.items()
+        existing = {r.key: r for r in uow.inventory.reservations(line=cmd.line, live_only=False)}
+        if not existing and not any(r.part_number in items for f in plant.families_of_line(cmd.line) for r in f.rules):
+            return Outcome(applied=False)
+        chain = uow.chains.get(plant.line(cmd.line))
+        desired = line_demand(plant, chain, items, now)
+        consumed = {k for k, r in existing.items() if r.consumed_at is not None}
+        live = {k: r for k, r in existing.items() if r.consumed_at is None}
+        added = [r for k, r in desired.items() if k not in existing]
+        changed = [r for k, r in desired.items() if k in live and (live[k].item, live[k].seq_no, live[k].need_time, live[k].quantity) != (r.item, r.seq_no, r.need_time, r.quantity)]
+        released = [r for k, r in live.items() if k not in desired or desired[k].item != r.item]
+        touched = {r.item for r in [*added, *changed, *released]}
+        stocks = uow.inventory.load(touched)
+        for r in released:
+            stocks[r.item].release(r.key)
+        for r in [*added, *changed]:
+            if r.key not in consumed:
+                stocks[r.item].upsert(r)
+        uow.inventory.save(stocks.values())
+        outcome = Outcome(details={"added": len(added), "changed": len(changed), "released": len(released)})
+        uow.commit()
+    _reproject(uow, touched, now, outcome)
+    return outcome
+
+
+def backflush_vehicle(cmd: BackflushVehicle, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
+    now = _now(cmd.at, clock)
+    with uow:
+        lines = [r for r in uow.inventory.reservations(line=cmd.line) if r.order_id == cmd.order_id]
+        if not lines:
+            raise NotFound(f"vehicle {cmd.order_id} on line {cmd.line} has no open demand line to backflush")
+        stocks = uow.inventory.load({r.item for r in lines})
+        moved = 0
+        for r in lines:
+            moved += len(stocks[r.item].consume(r.key, cmd.actor, now, f"{cmd.line}/{cmd.order_id}"))
+        uow.inventory.save(stocks.values())
+        outcome = Outcome(details={"movements": moved, "items": sorted(stocks)})
+        uow.commit()
+    _reproject(uow, stocks, now, outcome)
+    return outcome
+
+
+def _new_order(uow: AbstractUnitOfWork, item: str, supplier: str, quantity: int, due_at: datetime, now: datetime, source: str, confirmed_at: datetime | None = None) -> PurchaseOrder:
+    if item not in uow.inventory.items():
+        raise NotFound(f"{item} is not a registered item")
+    _positive(quantity, f"a purchase order for {item}")
+    order = PurchaseOrder(f"PO{uow.purchasing.count_orders() + 1:06d}", item, supplier, quantity, due_at, now, source, confirmed_at)
+    uow.purchasing.add_order(order)
+    return order
+
+
+def place_purchase_order(cmd: PlacePurchaseOrder, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
+    now = clock.now()
+    with uow:
+        order = _new_order(uow, cmd.item, cmd.supplier, cmd.quantity, cmd.due_at, now, cmd.source, cmd.confirmed_at)
+        outcome = Outcome(details={"number": order.number})
+        uow.commit()
+    _reproject(uow, [cmd.item], now, outcome)
+    return outcome
+
+
+def confirm_purchase_order(cmd: ConfirmPurchaseOrder, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
+    now = clock.now()
+    with uow:
+        order = uow.purchasing.get_order(cmd.number)
+        order.confirmed_at = cmd.confirmed_at
+        uow.purchasing.save_order(order)
+        outcome = Outcome(details={"number": order.number})
+        uow.commit()
+    _reproject(uow, [order.item], now, outcome)
+    return outcome
+
+
+def set_policy(cmd: SetPolicy, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
+    problems = cmd.policy.problems()
+    if problems:
+        raise ValidationError(f"policy of {cmd.policy.item} rejected", problems=problems)
+    with uow:
+        if cmd.policy.item not in uow.inventory.items():
+            raise NotFound(f"{cmd.policy.item} is not a registered item")
+        uow.purchasing.put_policy(cmd.policy)
+        uow.commit()
+    return Outcome()
+
+
+def set_bom(cmd: SetBom, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
+    found = ProblemCollector()
+    for b in cmd.lines:
+        if b.quantity <= 0:
+            found.add(f"{b.parent} > {b.component}", f"quantity must be above zero, not {b.quantity}")
+    found.raise_if_any("bill of material rejected")
+    with uow:
+        uow.purchasing.put_bom(cmd.lines)
+        uow.commit()
+    return Outcome(details={"lines": len(cmd.lines)})
+
+
+def scan_kanban_card(cmd: ScanKanbanCard, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
+    now = _now(cmd.at, clock)
+    with uow:
+        policy = next((p for p in uow.purchasing.policies() if p.item == cmd.item), None)
+        if policy is None:
+            raise NotFound(f"{cmd.item} has no replenishment policy")
+        proposal = scan_card(policy, uow.purchasing.orders(item=cmd.item, open_only=True), now)
+        order = _new_order(uow, proposal.item, proposal.supplier, proposal.quantity, proposal.due_at, now, proposal.source.value)
+        outcome = Outcome(details={"number": order.number})
+        uow.commit()
+    _reproject(uow, [cmd.item], now, outcome)
+    return outcome
+
+
+def situations(uow: AbstractUnitOfWork, items: Iterable[str]) -> dict[str, Situation]:
+    balances = uow.inventory.balances(items)
+    return {
+        code: Situation(
+            balances[code].on_hand,
+            tuple(uow.purchasing.orders(item=code, open_only=True)),
+            tuple(Demand(code, r.need_time, r.seq_no, r.line, r.order_id, r.quantity) for r in uow.inventory.reservations(item=code)),
+        )
+        for code in balances
+    }
+
+
+def plan_purchasing(cmd: PlanPurchasing, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
+    now = _now(cmd.at, clock)
+    with uow:
+        policies = uow.purchasing.policies()
+        proposals: list[Proposal] = plan(policies, situations(uow, [p.item for p in policies]), now)
+        outcome = Outcome(applied=cmd.place, details={"proposals": proposals, "orders": []})
+        if cmd.place:
+            for p in proposals:
+                outcome.details["orders"].append(_new_order(uow, p.item, p.supplier, p.quantity, p.due_at, now, p.source.value).number)
+            uow.commit()
+    if cmd.place:
+        _reproject(uow, [p.item for p in proposals], now, outcome)
+    return outcome
+
+
+def _frozen_until(uow: AbstractUnitOfWork, now: datetime) -> dict[str, int]:
+    """Per line, the highest sequence number inside the frozen zone (broadcast vehicles and
+    the frozen head of the planned ones)."""
+    limits: dict[str, int] = {}
+    for plant in uow.plants.list():
+        for line in plant.lines:
+            chain = uow.chains.get(line)
+            planned, frozen = chain.planned(), chain.frozen_count(now)
+            limits[line.code] = max(chain.feed.last_broadcast_seq_no or 0, planned[frozen - 1].seq_no if frozen else 0)
+    return limits
+
+
+def delivery_schedules(uow: AbstractUnitOfWork, now: datetime, bucket: timedelta) -> dict[str, list[ScheduleLine]]:
+    """For every item with a schedule policy, the delivery schedule its supplier receives:
+    the item's sequenced demand beyond the frozen zone, per bucket, with cumulative figures."""
+    frozen = _frozen_until(uow, now)
+    takts, _ = _calendars(uow)
+    schedules = {}
+    for policy in uow.purchasing.policies():
+        if policy.kind is not PolicyKind.SCHEDULE:
+            continue
+        demands = [
+            Demand(r.item, r.need_time, r.seq_no, r.line, r.order_id, r.quantity, takts.get(r.line, 60))
+            for r in uow.inventory.reservations(item=policy.item)
+            if r.seq_no > frozen.get(r.line, 0)
+        ]
+        schedules[policy.item] = delivery_schedule(policy.item, demands, now, bucket, policy.lead_time)
+    return schedules
+
+
+def forwarded_demand(uow: AbstractUnitOfWork, line_code: str, now: datetime, lead_time: timedelta = timedelta(0)) -> list[ForwardedDemand]:
+    """The component demand of the line's JIS parts by the bill of material, vehicle by
+    vehicle, for the sub-suppliers."""
+    bom = uow.purchasing.bom()
+    plant = uow.plants.of_line(line_code)
+    chain = uow.chains.get(plant.line(line_code))
+    parents = {b.parent for b in bom}
+    options = {e.order_id: {"model": e.vehicle.model, **e.vehicle.options} for e in chain.entries()}
+    takt = plant.line(line_code).takt_seconds
+    demands = [
+        (Demand(r.item, r.need_time, r.seq_no, r.line, r.order_id, r.quantity, takt), options[r.order_id])
+        for r in sorted(line_demand(plant, chain, parents, now).values(), key=lambda r: r.rank)
+    ]
+    return forward(demands, bom, lead_time)
+
+
+COMMAND_HANDLERS: dict[type[Command], Callable[..., Outcome]] = {
+    RegisterItems: register_items,
+    AddLocations: add_locations,
+    ReceiveStock: receive_stock,
+    MoveStock: move_stock,
+    AdjustStock: adjust_stock,
+    CountStock: count_stock,
+    SyncReservations: sync_reservations,
+    BackflushVehicle: backflush_vehicle,
+    PlacePurchaseOrder: place_purchase_order,
+    ConfirmPurchaseOrder: confirm_purchase_order,
+    SetPolicy: set_policy,
+    SetBom: set_bom,
+    ScanKanbanCard: scan_kanban_card,
+    PlanPurchasing: plan_purchasing,
+}
+
+
+def _resync(event: SequenceImported | VehicleBroadcast | SequenceChanged, bus) -> None:
+    bus.handle(SyncReservations(event.line))
+
+
+# Events of the pearl chain after which the line's reservations are brought in step.
+EVENT_HANDLERS: dict[type[Event], Callable[[Event, object], None]] = {
+    SequenceImported: _resync,
+    VehicleBroadcast: _resync,
+    SequenceChanged: _resync,
+}

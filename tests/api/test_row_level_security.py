@@ -1,0 +1,78 @@
+"""PostgreSQL row-level security: connected as the application's (non-owner) role, a
+connection set to one supplier cannot see or write another supplier's call-offs, even with
+no filter of the application in the query."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from api_support import PLANT, MONDAY_0700, vehicles
+
+from jisflow.adapters.db import tenancy
+from jisflow.adapters.db.engine import make_engine
+from jisflow.adapters.db.uow import SqlUnitOfWork
+from jisflow.adapters.plant_file import load_plant_file
+from jisflow.bootstrap import bootstrap
+from jisflow.domain.sequence import Vehicle
+from jisflow.services import commands as c
+from jisflow.services.clock import SimulatedClock
+from jisflow.services.unit_of_work import CallOffLineFilter
+
+pytestmark = pytest.mark.postgres
+APP_ROLE = "jisflow_app"
+
+
+@pytest.fixture
+def app_engine(empty_postgres_url: str):
+    """The database with call-offs of SEATS and ROOFS, and an engine connected as the
+    application's role."""
+    owner = bootstrap(database_url=empty_postgres_url, migrate=True, clock=SimulatedClock(MONDAY_0700))
+    definition = load_plant_file(PLANT)
+    owner.bus.handle(c.LoadPlant(definition.plant, definition.data))
+    rows = tuple(c.SequenceRow(f"row {i}", Vehicle(v["order_id"], v["model"], v["options"])) for i, v in enumerate(vehicles(6)))
+    owner.bus.handle(c.ImportSequence("L1", rows))
+    owner.bus.handle(c.BroadcastNext("L1", 2))
+    owner.bus.handle(c.Tick())
+    with owner.uow.engine.begin() as connection:
+        tenancy.grant_application_role(connection, APP_ROLE)
+    owner.uow.engine.dispose()
+    engine = make_engine(sa.make_url(empty_postgres_url).set(username=APP_ROLE, password=None), poolclass=sa.NullPool)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def suppliers_seen(connection: sa.Connection) -> set[str]:
+    return set(connection.exec_driver_sql("SELECT DISTINCT supplier FROM calloff_lines").scalars())
+
+
+def test_a_connection_set_to_one_supplier_sees_only_its_rows_without_any_filter(app_engine):
+    with app_engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT current_user").scalar() == APP_ROLE
+        assert suppliers_seen(connection) == set()  # nothing until the tenant is set
+        tenancy.set_tenant(connection, "SEATS")
+        assert suppliers_seen(connection) == {"SEATS"}
+        assert set(connection.exec_driver_sql("SELECT DISTINCT supplier FROM calloffs").scalars()) == {"SEATS"}
+        tenancy.set_tenant(connection, None)
+        assert suppliers_seen(connection) == {"SEATS", "ROOFS"}
+
+
+def test_a_supplier_connection_cannot_change_or_write_another_suppliers_rows(app_engine):
+    with app_engine.connect() as connection:
+        tenancy.set_tenant(connection, "SEATS")
+        changed = connection.exec_driver_sql("UPDATE calloff_lines SET state = 'CANCELLED' WHERE supplier = 'ROOFS'").rowcount
+        assert changed == 0
+        with pytest.raises(sa.exc.ProgrammingError, match="row-level security"):
+            connection.exec_driver_sql("UPDATE calloff_lines SET supplier = 'ROOFS' WHERE supplier = 'SEATS'")
+        connection.rollback()
+        tenancy.set_tenant(connection, None)
+        assert connection.exec_driver_sql("SELECT count(*) FROM calloff_lines WHERE state = 'CANCELLED'").scalar() == 0
+
+
+def test_the_unit_of_work_of_a_supplier_lists_only_its_call_offs_through_the_database(app_engine):
+    uow = SqlUnitOfWork(app_engine)
+    uow.tenant = "SEATS"
+    with uow:
+        lines = uow.calloffs.lines(CallOffLineFilter())  # no supplier filter in the query
+    assert lines and {ln.supplier for ln in lines} == {"SEATS"}

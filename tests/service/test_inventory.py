@@ -1,0 +1,261 @@
+"""Inventory through the service layer on the small plant: the ledger, reservations that
+follow the pearl chain, projections with shortage alerts, purchasing. The same tests run on
+the in-memory unit of work, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from jisflow.adapters.plant_file import load_plant_file
+from jisflow.bootstrap import bootstrap
+from jisflow.domain.alerts import AlertKind
+from jisflow.domain.errors import ConflictError, NotFound, ValidationError
+from jisflow.domain.inventory import InsufficientStock, Item, Location, LocationKind, ReasonCode
+from jisflow.domain.purchasing import BomLine, OrderState, Policy, PolicyKind, supplier_performance
+from jisflow.domain.sequence import Vehicle
+from jisflow.services import commands as c
+from jisflow.services import inventory as inv
+from jisflow.services.clock import SimulatedClock
+from jisflow.services.outbox import MemoryPublisher
+from jisflow.services.unit_of_work import AlertFilter
+
+PLANT = Path(__file__).parent.parent / "data" / "plants" / "small_plant.yaml"
+MONDAY_0700 = datetime(2026, 12, 7, 6, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def jf(uow_factory):
+    definition = load_plant_file(PLANT)
+    app = bootstrap(uow_factory(), clock=SimulatedClock(MONDAY_0700), publisher=MemoryPublisher())
+    app.bus.handle(c.LoadPlant(definition.plant, definition.data))
+    app.bus.handle(inv.RegisterItems((Item("DOC-1", "Vehicle documents", coverage_threshold_minutes=60), Item("BOLT-6", "Bolt M6"))))
+    app.bus.handle(inv.AddLocations((
+        Location("WH", LocationKind.WAREHOUSE, "Warehouse"),
+        Location("WH-A1", LocationKind.BIN, "Bin A1", "WH"),
+        Location("S20-SHELF", LocationKind.SUPERMARKET, "Shelf at S20"),
+        Location("TRUCK", LocationKind.IN_TRANSIT, "On the road"),
+    )))
+    return app
+
+
+def load(jf, count: int) -> None:
+    rows = tuple(c.SequenceRow(f"row {i + 2}", Vehicle(f"V{i + 1:04d}", "CITY", {"trim": "BASE", "roof": "CLOSED"})) for i in range(count))
+    jf.bus.handle(c.ImportSequence("L1", rows))
+
+
+def receive(jf, quantity: int, item: str = "DOC-1", location: str = "WH-A1", **kw):
+    return jf.bus.handle(inv.ReceiveStock(item, location, quantity, **kw))
+
+
+def reservations(jf, item: str = "DOC-1"):
+    with jf.uow:
+        return jf.uow.inventory.reservations(item=item)
+
+
+def filled(jf, item: str = "DOC-1") -> dict[str, int]:
+    return {r.order_id: r.filled for r in reservations(jf, item) if r.filled}
+
+
+def balance(jf, item: str = "DOC-1"):
+    with jf.uow:
+        return jf.uow.inventory.balances([item])[item]
+
+
+def test_a_receipt_and_a_move_leave_movements_whose_sums_are_the_stock(jf):
+    receive(jf, 10, actor="dock-1")
+    jf.bus.handle(inv.MoveStock("DOC-1", "WH-A1", "S20-SHELF", 4, actor="driver"))
+    with jf.uow:
+        rows = {(s.location, s.on_hand) for s in jf.uow.inventory.stock("DOC-1")}
+        moves = jf.uow.inventory.movements("DOC-1")
+    assert rows == {("WH-A1", 6), ("S20-SHELF", 4)}
+    assert [(m.location, m.quantity, m.reason, m.actor) for m in moves] == [
+        ("WH-A1", 10, ReasonCode.RECEIPT, "dock-1"),
+        ("WH-A1", -4, ReasonCode.TRANSFER, "driver"),
+        ("S20-SHELF", 4, ReasonCode.TRANSFER, "driver"),
+    ]
+    assert balance(jf).on_hand == sum(m.quantity for m in moves) == 10
+
+
+def test_stock_in_transit_is_kept_apart_from_stock_on_hand(jf):
+    receive(jf, 5, location="TRUCK")
+    jf.bus.handle(inv.MoveStock("DOC-1", "TRUCK", "WH-A1", 2))
+    b = balance(jf)
+    assert (b.on_hand, b.in_transit) == (2, 3)
+
+
+def test_imported_vehicles_reserve_stock_in_sequence_order(jf):
+    receive(jf, 3)
+    load(jf, 6)
+    assert filled(jf) == {"V0001": 1, "V0002": 1, "V0003": 1}
+    assert balance(jf).reserved == 3
+    bolts = reservations(jf, "BOLT-6")
+    assert [r.quantity for r in bolts] == [12] * 6 and not filled(jf, "BOLT-6")
+
+
+def test_a_resequence_moves_the_stock_to_the_vehicle_now_needed_first(jf):
+    receive(jf, 2)
+    load(jf, 40)
+    jf.bus.handle(c.MoveVehicle("L1", order_id="V0040", before="V0001", override=True, reason="rush order"))
+    assert filled(jf) == {"V0040": 1, "V0001": 1}
+
+
+def test_a_cancelled_vehicle_releases_its_stock_to_the_next_need(jf):
+    receive(jf, 2)
+    load(jf, 40)
+    jf.bus.handle(c.CancelVehicle("L1", order_id="V0001", override=True))
+    assert filled(jf) == {"V0002": 1, "V0003": 1}
+    assert "V0001" not in {r.order_id for r in reservations(jf)}
+
+
+def test_a_late_receipt_fills_the_earliest_open_need_first(jf):
+    load(jf, 5)
+    assert filled(jf) == {}
+    receive(jf, 2)
+    assert filled(jf) == {"V0001": 1, "V0002": 1}
+
+
+def test_an_issue_may_not_take_stock_promised_to_a_vehicle(jf):
+    receive(jf, 3)
+    load(jf, 2)
+    with pytest.raises(InsufficientStock, match="only 1 available"):
+        jf.bus.handle(inv.AdjustStock("DOC-1", "WH-A1", -2, ReasonCode.ISSUE_TO_LINE))
+    assert balance(jf).on_hand == 3
+    jf.bus.handle(inv.AdjustStock("DOC-1", "WH-A1", -1, ReasonCode.SCRAP, note="torn"))
+    assert (balance(jf).on_hand, balance(jf).reserved) == (2, 2)
+
+
+def test_a_count_below_the_book_takes_the_units_back_from_the_latest_need(jf):
+    receive(jf, 3)
+    load(jf, 3)
+    outcome = jf.bus.handle(inv.CountStock("DOC-1", "WH-A1", 1, actor="counter"))
+    assert outcome.details["difference"] == -2
+    assert filled(jf) == {"V0001": 1}
+
+
+def test_a_backflush_takes_the_parts_from_the_line_side_first(jf):
+    receive(jf, 5)
+    jf.bus.handle(inv.MoveStock("DOC-1", "WH-A1", "S20-SHELF", 1))
+    receive(jf, 24, item="BOLT-6")
+    load(jf, 2)
+    jf.bus.handle(c.BroadcastNext("L1", at=MONDAY_0700))
+    jf.bus.handle(inv.BackflushVehicle("L1", "V0001"))
+    with jf.uow:
+        moves = [m for m in jf.uow.inventory.movements() if m.reason is ReasonCode.BACKFLUSH]
+        live = {r.order_id for r in jf.uow.inventory.reservations(line="L1")}
+    assert sorted((m.item, m.location, m.quantity) for m in moves) == [("BOLT-6", "WH-A1", -12), ("DOC-1", "S20-SHELF", -1)]
+    assert live == {"V0002"}
+    jf.bus.handle(c.BroadcastNext("L1", at=MONDAY_0700 + timedelta(minutes=2)))
+    assert "V0001" not in {r.order_id for r in reservations(jf)}
+
+
+def test_a_shortage_within_the_threshold_is_alerted_once(jf):
+    receive(jf, 1)
+    load(jf, 4)
+    shortages = [a for a in alerts(jf) if a.details.get("item") == "DOC-1"]
+    assert len(shortages) == 1
+    alert = shortages[0]
+    assert (alert.order_id, alert.seq_no) == ("V0002", 2)
+    receive(jf, 1)
+    assert len([a for a in alerts(jf) if a.details.get("item") == "DOC-1"]) == 1
+
+
+def alerts(jf):
+    with jf.uow:
+        return jf.uow.alerts.list(AlertFilter(kinds=(AlertKind.SHORTAGE_PROJECTED,)))
+
+
+def test_the_projection_counts_a_confirmed_purchase_order_before_the_need_it_serves(jf):
+    load(jf, 3)
+    with jf.uow:
+        need = {r.order_id: r.need_time for r in jf.uow.inventory.reservations(item="DOC-1")}
+    jf.bus.handle(inv.PlacePurchaseOrder("DOC-1", "DOCS", 2, due_at=need["V0003"]))
+    with jf.uow:
+        projection = inv.projections(jf.uow, MONDAY_0700, ["DOC-1"])["DOC-1"]
+    # the order comes too late for V0001 and V0002, whose backlog then takes it from V0003
+    assert projection.first_shortage_order_id == "V0001"
+    assert projection.short_quantity == 3
+    assert projection.end_balance == -1
+    number = "PO000001"
+    jf.bus.handle(inv.ConfirmPurchaseOrder(number, need["V0001"]))
+    with jf.uow:
+        projection = inv.projections(jf.uow, MONDAY_0700, ["DOC-1"])["DOC-1"]
+    assert (projection.first_shortage_order_id, projection.short_quantity) == ("V0003", 1)
+
+
+def test_a_receipt_against_a_purchase_order_closes_it_and_counts_for_the_supplier(jf):
+    jf.bus.handle(inv.PlacePurchaseOrder("DOC-1", "DOCS", 5, due_at=MONDAY_0700 + timedelta(hours=1)))
+    receive(jf, 5, purchase_order="PO000001", at=MONDAY_0700 + timedelta(minutes=30))
+    with jf.uow:
+        orders = jf.uow.purchasing.orders(item="DOC-1")
+    assert orders[0].state is OrderState.RECEIVED
+    performance = supplier_performance(orders)["DOCS"]
+    assert (performance.on_time_rate, performance.quantity_accuracy) == (1, 1)
+    with pytest.raises(ConflictError, match="received"):
+        receive(jf, 1, purchase_order="PO000001")
+
+
+def test_a_kanban_card_scan_orders_one_container_and_no_more_than_the_loop_holds(jf):
+    jf.bus.handle(inv.SetPolicy(Policy("BOLT-6", PolicyKind.KANBAN, "BOLTS", lead_time_minutes=480, kanban_cards=2, container_quantity=500)))
+    jf.bus.handle(inv.ScanKanbanCard("BOLT-6"))
+    jf.bus.handle(inv.ScanKanbanCard("BOLT-6"))
+    with pytest.raises(ConflictError, match="2 kanban cards"):
+        jf.bus.handle(inv.ScanKanbanCard("BOLT-6"))
+    with jf.uow:
+        orders = jf.uow.purchasing.orders(item="BOLT-6")
+    assert [(o.quantity, o.due_at) for o in orders] == [(500, MONDAY_0700 + timedelta(hours=8))] * 2
+
+
+def test_a_reorder_point_policy_places_orders_when_the_plan_is_applied(jf):
+    receive(jf, 2)
+    load(jf, 5)
+    jf.bus.handle(inv.SetPolicy(Policy("DOC-1", PolicyKind.REORDER_POINT, "DOCS", lead_time_minutes=600, reorder_point=2, order_quantity=4)))
+    dry = jf.bus.handle(inv.PlanPurchasing())
+    assert [(p.item, p.quantity) for p in dry.details["proposals"]] == [("DOC-1", 8)]
+    placed = jf.bus.handle(inv.PlanPurchasing(place=True))
+    assert placed.details["orders"] == ["PO000001"]
+    assert jf.bus.handle(inv.PlanPurchasing()).details["proposals"] == []
+
+
+def test_bad_requests_are_refused_with_what_and_where(jf):
+    with pytest.raises(NotFound, match="BOGUS"):
+        receive(jf, 1, item="BOGUS")
+    with pytest.raises(ValidationError, match="location NOWHERE does not exist"):
+        receive(jf, 1, location="NOWHERE")
+    with pytest.raises(ValidationError, match="above zero"):
+        receive(jf, 0)
+    with pytest.raises(ValidationError, match="already exists"):
+        jf.bus.handle(inv.RegisterItems((Item("DOC-1"),)))
+    with pytest.raises(InsufficientStock, match="holds 0"):
+        jf.bus.handle(inv.MoveStock("DOC-1", "WH-A1", "S20-SHELF", 1))
+
+
+def test_a_scheduled_supplier_receives_the_demand_beyond_the_frozen_zone_with_cumulative_quantities(jf):
+    load(jf, 40)  # the frozen zone holds the vehicles due within 45 min, 90 s apart: V0001 (now) to V0031
+    jf.bus.handle(inv.SetPolicy(Policy("DOC-1", PolicyKind.SCHEDULE, "DOCS", lead_time_minutes=60)))
+    with jf.uow:
+        schedule = inv.delivery_schedules(jf.uow, MONDAY_0700, timedelta(days=1))["DOC-1"]
+    assert [(line.start.date().isoformat(), line.quantity, line.cumulative) for line in schedule] == [("2026-12-07", 9, 9)]
+
+
+def test_the_line_demand_is_forwarded_to_sub_suppliers_by_the_bill_of_material(jf):
+    load(jf, 2)
+    jf.bus.handle(inv.SetBom((BomLine("SEAT-C", "FRAME-{model}", 1, "FRAMECO"), BomLine("SEAT-C", "COVER-{trim}", 2, "COVERCO"))))
+    with jf.uow:
+        forwarded = inv.forwarded_demand(jf.uow, "L1", MONDAY_0700, lead_time=timedelta(hours=2))
+    assert [(f.order_id, f.component, f.supplier, f.quantity) for f in forwarded] == [
+        ("V0001", "COVER-BASE", "COVERCO", 2), ("V0001", "FRAME-CITY", "FRAMECO", 1),
+        ("V0002", "COVER-BASE", "COVERCO", 2), ("V0002", "FRAME-CITY", "FRAMECO", 1),
+    ]
+
+
+def test_a_spec_change_moves_the_demand_line_to_the_new_part(jf):
+    jf.bus.handle(inv.RegisterItems((Item("SEAT-C", "Cloth seats"), Item("SEAT-L", "Leather seats"))))
+    receive(jf, 1, item="SEAT-L")
+    load(jf, 40)
+    assert [r.order_id for r in reservations(jf, "SEAT-C")][:2] == ["V0001", "V0002"]
+    jf.bus.handle(c.ChangeVehicleSpec("L1", order_id="V0035", options={"trim": "LUX"}))
+    assert "V0035" not in {r.order_id for r in reservations(jf, "SEAT-C")}
+    assert [(r.order_id, r.filled) for r in reservations(jf, "SEAT-L")] == [("V0035", 1)]

@@ -251,3 +251,29 @@ def test_a_shipped_line_cannot_be_cancelled_by_the_state_machine(jf):
     with pytest.raises(ValidationError):
         jf.bus.handle(c.TransitionCallOffLines(number, CallOffState.CANCELLED))
     assert lines(jf)[0].state is CallOffState.SHIPPED
+
+
+def _ship_roof_of(jf, order_id):
+    jf.bus.handle(c.Tick(MONDAY_0700))
+    jf.relay()
+    (line,) = [ln for ln in lines(jf, order_id=order_id) if ln.family == "ROOF"]
+    for state in (CallOffState.ACKNOWLEDGED, CallOffState.PICKED, CallOffState.PACKED, CallOffState.SHIPPED):
+        jf.bus.handle(c.TransitionCallOffLines(line.number, state, order_ids=(order_id,)))
+    return line
+
+
+def test_a_shipped_part_whose_vehicle_is_only_renumbered_takes_the_new_number_without_alert(jf):
+    load(jf, 60, roof="GLASS")
+    shipped = _ship_roof_of(jf, "V0050")
+    jf.bus.handle(c.InsertVehicle("L1", vehicle=vehicle(900), before="V0040"))
+    (line,) = [ln for ln in lines(jf, order_id="V0050") if ln.family == "ROOF"]
+    assert line.seq_no == shipped.seq_no + 1 and line.state is CallOffState.SHIPPED
+    assert alerts(jf, AlertKind.CHANGE_AFTER_SHIPMENT) == []
+
+
+def test_moving_a_vehicle_whose_part_was_shipped_asks_for_a_physical_action(jf):
+    load(jf, 60, roof="GLASS")
+    _ship_roof_of(jf, "V0050")
+    jf.bus.handle(c.MoveVehicle("L1", order_id="V0050", after="V0055"))
+    (alert,) = alerts(jf, AlertKind.CHANGE_AFTER_SHIPMENT)
+    assert "V0050" in alert.message

@@ -121,16 +121,25 @@ class CallOffLine:
         ship_by: datetime,
         vin: str | None,
         reason: str,
+        order_kept: bool = False,
     ) -> bool:
         """Bring the line in line with the vehicle's new place or spec. Returns whether
         anything changed. A new number, part, quantity or VIN is an amendment (the supplier
-        must hear of it); a new need time alone is only refreshed. A line already shipped
-        raises IllegalTransition."""
+        must hear of it); a new need time alone is only refreshed.
+
+        ``order_kept`` says the vehicle only took a new number because others were inserted or
+        moved around it, its order among its neighbours unchanged: a part already shipped is
+        then still in the right place, and its line just takes the new number. Any other change
+        to a shipped line raises IllegalTransition (a physical action is needed)."""
         new = (seq_no, rolling_no, part_number, quantity, vin)
         old = (self.seq_no, self.rolling_no, self.part_number, self.quantity, self.vin)
         if new == old:
             if (need_time, ship_by) == (self.need_time, self.ship_by):
                 return False
+            self.need_time, self.ship_by, self.updated_at = need_time, ship_by, at
+            return True
+        if self.state not in AMENDABLE and order_kept and new[2:] == old[2:]:
+            self.seq_no, self.rolling_no = seq_no, rolling_no
             self.need_time, self.ship_by, self.updated_at = need_time, ship_by, at
             return True
         if self.state not in AMENDABLE:

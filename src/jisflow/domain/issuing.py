@@ -62,11 +62,13 @@ def reconcile(
     existing_calls: Mapping[str, list[SummarizedCall]],
     reason: str,
     ahead: timedelta = timedelta(0),
+    order_kept: frozenset[str] = frozenset(),
 ) -> IssueResult:
     """Issue, amend or cancel the calls of the given vehicles of ``chain``.
 
     Calls whose issue point comes before ``now + ahead`` are issued now: a caller that looks
     again only every few minutes passes that interval, so nothing goes out late between looks.
+    ``order_kept`` names vehicles renumbered only because of a change to another vehicle.
 
     ``existing_lines`` maps (order id, family) to the live JIS line; ``existing_calls`` maps an
     order id to the summarized calls that count it; ``find_call(family, part, window_start)``
@@ -102,7 +104,7 @@ def reconcile(
             route = family.route
             d = demand.get(family.code)
             if route.mode is SupplyMode.JIS:
-                _reconcile_jis(family, entry, d, existing_lines.get((order_id, family.code)), chain, now, reason, result, new_by_group, late, now + ahead)
+                _reconcile_jis(family, entry, d, existing_lines.get((order_id, family.code)), chain, now, reason, result, new_by_group, late, now + ahead, order_id in order_kept)
             elif route.mode is SupplyMode.JIT:
                 _reconcile_jit(family, entry, d, existing_calls.get(order_id, []), find_call, now, result, calls, now + ahead)
     for (supplier, point), lines_late in late.items():
@@ -134,7 +136,7 @@ def reconcile(
     return result
 
 
-def _reconcile_jis(family, entry, d, existing, chain, now, reason, result, new_by_group, late, until) -> None:
+def _reconcile_jis(family, entry, d, existing, chain, now, reason, result, new_by_group, late, until, order_kept) -> None:
     route = family.route
     if existing is not None and existing.live:
         try:
@@ -144,6 +146,7 @@ def _reconcile_jis(family, entry, d, existing, chain, now, reason, result, new_b
             elif existing.amend(
                 now, seq_no=d.seq_no, rolling_no=chain.rolling_no(d.seq_no), part_number=d.part_number, quantity=d.quantity,
                 need_time=d.need_time, ship_by=d.need_time - route.lead_time, vin=entry.vehicle.vin, reason=reason,
+                order_kept=order_kept,
             ):
                 result.changed_lines.append(existing)
         except IllegalTransition as exc:

@@ -19,7 +19,7 @@ from jisflow.domain.events import AlertAcknowledged, Event, PlantLoaded, Sequenc
 from jisflow.domain.explosion import check_vehicle, need_time, rule_problem
 from jisflow.domain.issuing import IssueResult, reconcile
 from jisflow.domain.plant import CallOffTrigger, Plant, SupplyMode
-from jisflow.domain.sequence import PearlChain, SequenceChange, Vehicle, VehicleStatus, unroll
+from jisflow.domain.sequence import ChangeKind, PearlChain, SequenceChange, Vehicle, VehicleStatus, unroll
 from jisflow.services import commands as c
 from jisflow.services.clock import Clock
 from jisflow.services.unit_of_work import AbstractUnitOfWork
@@ -64,12 +64,16 @@ def _settle(
 ) -> IssueResult:
     """Bring the calls of the touched vehicles in line with the chain, then store it all."""
     ids = list(chain.dirty) if order_ids is None else list(order_ids)
+    subjects = {ch.order_id for ch in chain.changes} | {str(ch.details["with"]) for ch in chain.changes if "with" in ch.details}
+    kept = frozenset(
+        o for ch in chain.changes if ch.kind is not ChangeKind.RESEQUENCE for o in ch.renumbered if o not in subjects
+    )
     existing = uow.calloffs.live_lines_for(chain.line_code, ids)
     counting = uow.jit_calls.counting(chain.line_code, ids)
     result = reconcile(
         plant, chain, ids, now, existing,
         lambda family, part, start: uow.jit_calls.find(chain.line_code, family, part, start),
-        counting, reason, ahead,
+        counting, reason, ahead, kept,
     )
     uow.chains.save(chain)
     for calloff in result.new_calloffs:

@@ -77,17 +77,28 @@ def _report(instance: Instance, fmt: Format, solution: Solution, seed: int, time
 
 @app.command()
 def sequence(
-    file: Path = typer.Argument(..., help="CSPLib file, or ROADEF 2005 instance folder"),
-    fmt: Format = typer.Option(..., "--format", help="input format"),
+    file: Path | None = typer.Argument(None, help="CSPLib file, or ROADEF 2005 instance folder (or use --line)"),
+    fmt: Format | None = typer.Option(None, "--format", help="input format of FILE"),
     time_limit: float = typer.Option(10.0, "--time-limit", min=0.0, help="seconds of search"),
     seed: int = typer.Option(0, "--seed", help="random seed of the search"),
     output: Path | None = typer.Option(None, "--output", help="write the solution as JSON here"),
     instance_name: str | None = typer.Option(
         None, "--instance", help="instance name in a CSPLib file holding several (e.g. 4/72, 60-01)"
     ),
+    line: str | None = typer.Option(None, "--line", "-l", help="re-plan the unfrozen tail of this line's stored pearl chain"),
+    apply: bool = typer.Option(False, "--apply", help="with --line: apply the new order (else only report it)"),
+    db: str | None = typer.Option(None, "--db", envvar="JISFLOW_DATABASE_URL", help="database URL (with --line)"),
 ) -> None:
-    """Sequence the cars of a benchmark instance and report the objective."""
+    """Sequence the cars of a benchmark instance (FILE --format), or re-plan a line's
+    unfrozen tail (--line), and report the objective."""
     err = Console(stderr=True)
+    if line is not None:
+        if file is not None:
+            raise typer.BadParameter("give either FILE or --line, not both")
+        _plan_line(line, time_limit, seed, apply, db, output)
+        return
+    if file is None or fmt is None:
+        raise typer.BadParameter("give FILE with --format csplib|roadef, or --line LINE")
     try:
         instance = _load(file, fmt, instance_name)
     except ValidationError as exc:
@@ -117,4 +128,37 @@ def sequence(
         f"{instance.name}: {instance.n} cars, objective {report['objective']['weighted_total']:,} ({parts}), "
         f"{'feasible' if solution.evaluation.feasible else 'paint batch limit broken'}, {solution.elapsed:.2f} s"
         + (f", written to {output}" if output is not None else "")
+    )
+
+
+def _plan_line(line: str, time_limit: float, seed: int, apply: bool, db: str | None, output: Path | None) -> None:
+    """Re-plan the unfrozen tail of a stored pearl chain with the line's sequencing rules,
+    keeping the frozen zone and moving as few vehicles as the better objective allows."""
+    from jisflow.domain.errors import JisflowError
+    from jisflow.entrypoints.cli.common import app_for, err_console
+    from jisflow.services.planning import ReplanSequence
+
+    jf = app_for(db)
+    try:
+        outcome = jf.bus.handle(ReplanSequence(line, time_limit=max(time_limit, 0.1), seed=seed, apply=apply, actor="cli"))
+    except JisflowError as exc:
+        err_console.print(f"[bold red]error[/] ({exc.code}): {exc.message}", highlight=False)
+        for problem in exc.problems:
+            err_console.print(f"  - {problem}", highlight=False, markup=False)
+        raise typer.Exit(1) from None
+    if apply:
+        jf.relay()
+    plan = outcome.details["plan"]
+    report = {
+        "line": plan.line, "frozen": plan.frozen, "planned": plan.planned, "moved": plan.moved,
+        "before": plan.before, "after": plan.after, "applied": plan.applied,
+        "calloff_lines_amended": outcome.lines_changed,
+    }
+    if output is not None:
+        output.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    typer.echo(
+        f"line {line}: {plan.planned} planned, {plan.frozen} frozen kept; objective {plan.before['total']:,} -> {plan.after['total']:,} "
+        f"(high ratio {plan.before['high_ratio']} -> {plan.after['high_ratio']}, colour changes {plan.before['colour_changes']} -> {plan.after['colour_changes']}); "
+        f"{len(plan.moved)} vehicle(s) move"
+        + (f", applied: {outcome.lines_changed} call-off line(s) amended" if plan.applied else " (not applied: add --apply)")
     )

@@ -14,6 +14,7 @@ from jisflow.domain.sequence import Vehicle, VehicleStatus
 from jisflow.entrypoints.cli import edi as edi_cli
 from jisflow.entrypoints.cli import execution as execution_cli
 from jisflow.entrypoints.cli import serve as serve_cli
+from jisflow.entrypoints.cli import simulate as simulate_cli
 from jisflow.entrypoints.cli import stock as stock_cli
 from jisflow.entrypoints.cli import users as users_cli
 from jisflow.entrypoints.cli.common import DbOption, app_for, console, parse_time, reports_errors
@@ -46,6 +47,7 @@ app.add_typer(execution_cli.kpi_app, name="kpi")
 app.add_typer(users_cli.app, name="users")
 app.command("serve")(serve_cli.serve)
 app.command("worker")(serve_cli.worker)
+app.command("simulate")(simulate_cli.simulate)
 
 
 def _mount_optional() -> None:

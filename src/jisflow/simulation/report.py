@@ -1,0 +1,107 @@
+"""The HTML report of a twin run: one self-contained page (inline SVG, no scripts, no CDN)
+with the KPIs, the line-side stock over time, the line stops by cause and the truck timeline."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from jisflow.simulation.twin import TwinResult
+
+WIDTH, HEIGHT, PAD = 860, 220, 40
+COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+
+
+def render_report(result: TwinResult) -> str:
+    """The report page as a string."""
+    kpis = result.kpis()
+    rows = "".join(
+        f"<tr><th>{escape(k)}</th><td>{escape(str(v))}</td></tr>"
+        for k, v in kpis.items() if not isinstance(v, (list, dict))
+    )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>jisflow simulation: {escape(result.scenario)}</title>
+<style>body{{font-family:sans-serif;margin:2em;color:#222}}table{{border-collapse:collapse}}
+th,td{{border:1px solid #ccc;padding:3px 8px;text-align:left}}svg{{background:#fafafa;border:1px solid #ddd}}
+text{{font-size:11px}}</style></head><body>
+<h1>Simulation of plant {escape(result.plant)}, line {escape(result.line)}</h1>
+<p>scenario {escape(result.scenario)}, seed {result.seed}, {escape(kpis['start'])} to {escape(kpis['end'])} (UTC)</p>
+<h2>Key figures</h2><table>{rows}</table>
+<h2>Line-side stock over time</h2>{_stock_chart(result)}
+<h2>Line stops by cause</h2>{_stops_chart(kpis['line_stops'])}
+<h2>Truck timeline</h2>{_truck_chart(result)}
+</body></html>
+"""
+
+
+def write_report(result: TwinResult, path: str | Path) -> Path:
+    path = Path(path)
+    path.write_text(render_report(result), encoding="utf-8")
+    return path
+
+
+def _x(t: int, t0: int, t1: int) -> float:
+    return PAD + (WIDTH - 2 * PAD) * (t - t0) / max(t1 - t0, 1)
+
+
+def _stock_chart(result: TwinResult) -> str:
+    if not result.series:
+        return "<p>no samples</p>"
+    t0, t1 = result.series[0][0], result.series[-1][0]
+    top = max(max(s[1], s[2]) for s in result.series) or 1
+
+    def y(v: int) -> float:
+        return HEIGHT - PAD - (HEIGHT - 2 * PAD) * v / top
+
+    line_side = " ".join(f"{_x(t, t0, t1):.1f},{y(v):.1f}" for t, v, _ in result.series)
+    dock = " ".join(f"{_x(t, t0, t1):.1f},{y(d):.1f}" for t, _, d in result.series)
+    return (
+        f'<svg width="{WIDTH}" height="{HEIGHT}" role="img" aria-label="stock over time">'
+        f'<polyline fill="none" stroke="{COLOURS[0]}" stroke-width="2" points="{line_side}"/>'
+        f'<polyline fill="none" stroke="{COLOURS[1]}" stroke-width="1" points="{dock}"/>'
+        f'<text x="{PAD}" y="15">parts line side (blue), waiting at the dock (orange); peak {top}</text>'
+        f'<text x="{PAD}" y="{HEIGHT - 10}">{escape(_clock(result, t0))}</text>'
+        f'<text x="{WIDTH - PAD - 80}" y="{HEIGHT - 10}">{escape(_clock(result, t1))}</text></svg>'
+    )
+
+
+def _stops_chart(stops: list[dict[str, Any]]) -> str:
+    if not stops:
+        return "<p>the line never stopped</p>"
+    top = max(s["minutes"] for s in stops) or 1
+    bar = 22
+    height = PAD + bar * len(stops)
+    parts = []
+    for i, s in enumerate(stops):
+        label = s["cause"] if s["supplier"] is None else f"{s['supplier']} / {s['family']}"
+        w = (WIDTH - 300) * s["minutes"] / top
+        y = 10 + i * bar
+        parts.append(f'<text x="5" y="{y + 14}">{escape(label)}</text>'
+                     f'<rect x="220" y="{y}" width="{w:.1f}" height="{bar - 6}" fill="{COLOURS[3]}"/>'
+                     f'<text x="{225 + w:.1f}" y="{y + 14}">{s["minutes"]} min ({s["stops"]} stops)</text>')
+    return f'<svg width="{WIDTH}" height="{height}" role="img" aria-label="line stops">{"".join(parts)}</svg>'
+
+
+def _truck_chart(result: TwinResult) -> str:
+    if not result.trucks:
+        return "<p>no trucks</p>"
+    suppliers = sorted({t.supplier for t in result.trucks})
+    t0 = min(t.departed_at for t in result.trucks)
+    t1 = max(t.arrived_at for t in result.trucks)
+    lane = 22
+    height = PAD + lane * len(suppliers)
+    parts = []
+    for i, code in enumerate(suppliers):
+        y = 10 + i * lane
+        parts.append(f'<text x="5" y="{y + 14}">{escape(code)}</text>')
+        for t in (t for t in result.trucks if t.supplier == code):
+            x0, x1 = _x(t.departed_at, t0, t1) + 60, _x(t.arrived_at, t0, t1) + 60
+            parts.append(f'<rect x="{x0:.1f}" y="{y}" width="{max(x1 - x0, 1):.1f}" height="{lane - 8}" '
+                         f'fill="{COLOURS[i % len(COLOURS)]}" fill-opacity="0.6"><title>{t.parts} parts</title></rect>')
+    return f'<svg width="{WIDTH + 60}" height="{height}" role="img" aria-label="truck timeline">{"".join(parts)}</svg>'
+
+
+def _clock(result: TwinResult, t: int) -> str:
+    return f"{result.origin + timedelta(seconds=t):%Y-%m-%d %H:%M}Z"

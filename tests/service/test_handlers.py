@@ -277,3 +277,12 @@ def test_moving_a_vehicle_whose_part_was_shipped_asks_for_a_physical_action(jf):
     jf.bus.handle(c.MoveVehicle("L1", order_id="V0050", after="V0055"))
     (alert,) = alerts(jf, AlertKind.CHANGE_AFTER_SHIPMENT)
     assert "V0050" in alert.message
+
+
+def test_a_change_is_audited_under_the_name_of_who_made_it(jf):
+    load(jf, 60)
+    jf.bus.handle(c.MoveVehicle("L1", order_id="V0050", after="V0055", actor="anna"))
+    with jf.uow:
+        page = jf.uow.audit.read(limit=500, actor="anna")
+    assert page.entries and all(entry.actor == "anna" for entry in page.entries)
+    assert jf.uow.actor == "system"

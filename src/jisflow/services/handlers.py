@@ -7,7 +7,8 @@ after commit).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +22,7 @@ from jisflow.domain.issuing import IssueResult, reconcile
 from jisflow.domain.plant import CallOffTrigger, Plant, SupplyMode
 from jisflow.domain.sequence import ChangeKind, PearlChain, SequenceChange, Vehicle, VehicleStatus, unroll
 from jisflow.services import commands as c
+from jisflow.services.audit import SYSTEM
 from jisflow.services.clock import Clock
 from jisflow.services.unit_of_work import AbstractUnitOfWork
 
@@ -183,9 +185,22 @@ def broadcast_next(cmd: c.BroadcastNext, uow: AbstractUnitOfWork, clock: Clock) 
     return outcome
 
 
+@contextmanager
+def _acting(uow: AbstractUnitOfWork, actor: str) -> Iterator[None]:
+    """Record the command's actor in the audit log, unless the caller already named one (the
+    API names the authenticated user)."""
+    previous = uow.actor
+    if previous == SYSTEM and actor:
+        uow.actor = actor
+    try:
+        yield
+    finally:
+        uow.actor = previous
+
+
 def _change(cmd: c.ChangeCommand, uow: AbstractUnitOfWork, clock: Clock, apply: Callable[[PearlChain, Plant, datetime], SequenceChange]) -> Outcome:
     now = clock.now()
-    with uow:
+    with _acting(uow, cmd.actor), uow:
         if _seen(uow, cmd.message_id, f"change:{cmd.line}", now):
             return Outcome(applied=False, duplicate=True)
         plant = uow.plants.of_line(cmd.line)
@@ -319,7 +334,7 @@ def confirm_calloff_sent(cmd: c.ConfirmCallOffSent, uow: AbstractUnitOfWork, clo
 def transition_calloff_lines(cmd: c.TransitionCallOffLines, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
     """Move lines of a call-off to a new state; one illegal move refuses the whole request."""
     now = _now(cmd.at, clock)
-    with uow:
+    with _acting(uow, cmd.actor), uow:
         calloff = uow.calloffs.get(cmd.number)
         live = [ln for ln in calloff.lines if ln.live]
         lines = live
@@ -357,7 +372,7 @@ def _store_line_changes(uow: AbstractUnitOfWork, lines: list, now: datetime) -> 
 def acknowledge_alert(cmd: c.AcknowledgeAlert, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
     if not cmd.by.strip():
         raise ValidationError("an alert is acknowledged by someone: give a name")
-    with uow:
+    with _acting(uow, cmd.by), uow:
         now = clock.now()
         alert = uow.alerts.acknowledge(cmd.alert_id, cmd.by, now)
         if alert.acknowledged_at == now:  # acknowledged now, not before

@@ -17,7 +17,7 @@ from jisflow.domain.alerts import Alert
 from jisflow.domain.calloff import CallOff, CallOffLine, SummarizedCall
 from jisflow.domain.errors import NotFound
 from jisflow.domain.plant import Line, Plant
-from jisflow.domain.sequence import ChainEntry, LineFeedState, PearlChain, SequenceChange
+from jisflow.domain.sequence import ChainEntry, LineFeedState, PearlChain, SequenceChange, Vehicle
 from jisflow.adapters.memory_execution import ExecutionState, MemoryExecutionRepository
 from jisflow.adapters.memory_inventory import InventoryState, MemoryInventoryRepository, MemoryPurchasingRepository
 from jisflow.services import unit_of_work as ports
@@ -33,6 +33,7 @@ class MemoryStore:
     feeds: dict[str, LineFeedState] = field(default_factory=dict)
     changes: list[SequenceChange] = field(default_factory=list)
     calloffs: dict[str, CallOff] = field(default_factory=dict)
+    calloffs_of_vehicle: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # (line, order) -> numbers
     calls: dict[tuple, SummarizedCall] = field(default_factory=dict)
     alerts: list[Alert] = field(default_factory=list)
     outbox: list[ports.OutboxMessage] = field(default_factory=list)
@@ -75,18 +76,26 @@ class MemoryPlantRepository(ports.PlantRepository):
         return [p for p, _ in sorted(self._s.store.plants.values(), key=lambda pd: pd[0].code)]
 
 
+def _copy_entry(entry: ChainEntry) -> ChainEntry:
+    """A private copy of a chain entry (much cheaper than deepcopy on a hot path)."""
+    v = entry.vehicle
+    return ChainEntry(
+        Vehicle.restore(v.order_id, v.model, dict(v.options), v.vin), entry.seq_no, entry.status, entry.broadcast_at, entry.flagged, entry.id
+    )
+
+
 class MemoryChainRepository(ports.ChainRepository):
     def __init__(self, staged: _Staged) -> None:
         self._s = staged
 
     def get(self, line: Line) -> PearlChain:
-        entries = copy.deepcopy(list(self._s.store.entries.get(line.code, {}).values()))
-        feed = copy.deepcopy(self._s.store.feeds.get(line.code, LineFeedState()))
+        entries = [_copy_entry(e) for e in self._s.store.entries.get(line.code, {}).values()]
+        feed = replace(self._s.store.feeds.get(line.code, LineFeedState()))
         return PearlChain(line, entries, feed)
 
     def save(self, chain: PearlChain) -> None:
-        dirty = copy.deepcopy(list(chain.dirty.values()))
-        feed = copy.deepcopy(chain.feed)
+        dirty = [_copy_entry(e) for e in chain.dirty.values()]
+        feed = replace(chain.feed)
         changes = list(chain.changes)
 
         def apply(st: MemoryStore) -> None:
@@ -104,6 +113,11 @@ class MemoryChainRepository(ports.ChainRepository):
         chain.feed_dirty = False
 
 
+def _copy_line(line: CallOffLine) -> CallOffLine:
+    """A private copy of a call-off line: every field but the event list is immutable."""
+    return replace(line, events=[])
+
+
 class MemoryCallOffRepository(ports.CallOffRepository):
     def __init__(self, staged: _Staged) -> None:
         self._s = staged
@@ -115,25 +129,30 @@ class MemoryCallOffRepository(ports.CallOffRepository):
             for line in snapshot.lines:
                 line.id = next(st.ids)
                 line.events = []
+                st.calloffs_of_vehicle.setdefault((line.line, line.order_id), set()).add(snapshot.number)
             st.calloffs[snapshot.number] = snapshot
 
         self._s.stage(apply)
 
     def get(self, number: str) -> CallOff:
         try:
-            return copy.deepcopy(self._s.store.calloffs[number])
+            calloff = self._s.store.calloffs[number]
         except KeyError:
             raise NotFound(f"no call-off {number!r}") from None
+        return replace(calloff, lines=[_copy_line(ln) for ln in calloff.lines])
 
     def _all_lines(self) -> Iterable[CallOffLine]:
         for calloff in self._s.store.calloffs.values():
             yield from calloff.lines
 
     def live_lines_for(self, line: str, order_ids: Iterable[str]) -> dict[tuple[str, str], CallOffLine]:
+        store = self._s.store
         wanted = set(order_ids)
+        numbers = set().union(*(store.calloffs_of_vehicle.get((line, o), ()) for o in wanted)) if wanted else set()
         return {
-            (ln.order_id, ln.family): copy.deepcopy(ln)
-            for ln in self._all_lines()
+            (ln.order_id, ln.family): _copy_line(ln)
+            for number in numbers
+            for ln in store.calloffs[number].lines
             if ln.line == line and ln.order_id in wanted and ln.live
         }
 

@@ -41,6 +41,16 @@ class Scope(str, enum.Enum):
     ALERTS_WRITE = "alerts:write"
     AUDIT_READ = "audit:read"
     WEBHOOKS_ADMIN = "webhooks:admin"
+    INVENTORY_READ = "inventory:read"
+    INVENTORY_WRITE = "inventory:write"
+    PURCHASING_WRITE = "purchasing:write"
+    EXECUTION_READ = "execution:read"
+    EXECUTION_WRITE = "execution:write"
+    SHIPMENTS_READ = "shipments:read"
+    SHIPMENTS_WRITE = "shipments:write"
+    RECEIVING_WRITE = "receiving:write"
+    DELIVERIES_EXPEDITE = "deliveries:expedite"
+    KPIS_READ = "kpis:read"
 
 
 _ALL = frozenset(Scope)
@@ -48,12 +58,22 @@ _ALL = frozenset(Scope)
 ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     Role.PLANNER: frozenset({
         Scope.PLANTS_READ, Scope.SEQUENCE_READ, Scope.SEQUENCE_WRITE, Scope.CALLOFFS_READ, Scope.CALLOFFS_WRITE,
-        Scope.ALERTS_READ, Scope.ALERTS_WRITE,
+        Scope.ALERTS_READ, Scope.ALERTS_WRITE, Scope.INVENTORY_READ, Scope.PURCHASING_WRITE, Scope.EXECUTION_READ,
+        Scope.SHIPMENTS_READ, Scope.DELIVERIES_EXPEDITE, Scope.KPIS_READ,
     }),
-    Role.WAREHOUSE: frozenset({Scope.PLANTS_READ, Scope.SEQUENCE_READ, Scope.CALLOFFS_READ, Scope.CALLOFFS_WRITE, Scope.ALERTS_READ}),
-    Role.SUPPLIER: frozenset({Scope.PLANTS_READ, Scope.CALLOFFS_READ, Scope.CALLOFFS_WRITE}),
-    Role.CARRIER: frozenset({Scope.PLANTS_READ}),
-    Role.AUDITOR: frozenset({Scope.PLANTS_READ, Scope.SEQUENCE_READ, Scope.CALLOFFS_READ, Scope.ALERTS_READ, Scope.AUDIT_READ}),
+    Role.WAREHOUSE: frozenset({
+        Scope.PLANTS_READ, Scope.SEQUENCE_READ, Scope.CALLOFFS_READ, Scope.CALLOFFS_WRITE, Scope.ALERTS_READ,
+        Scope.INVENTORY_READ, Scope.INVENTORY_WRITE, Scope.EXECUTION_READ, Scope.EXECUTION_WRITE, Scope.SHIPMENTS_READ,
+        Scope.SHIPMENTS_WRITE, Scope.RECEIVING_WRITE, Scope.DELIVERIES_EXPEDITE, Scope.KPIS_READ,
+    }),
+    Role.SUPPLIER: frozenset({
+        Scope.PLANTS_READ, Scope.CALLOFFS_READ, Scope.CALLOFFS_WRITE, Scope.EXECUTION_READ, Scope.EXECUTION_WRITE, Scope.SHIPMENTS_READ,
+    }),
+    Role.CARRIER: frozenset({Scope.PLANTS_READ, Scope.SHIPMENTS_READ, Scope.SHIPMENTS_WRITE}),
+    Role.AUDITOR: frozenset({
+        Scope.PLANTS_READ, Scope.SEQUENCE_READ, Scope.CALLOFFS_READ, Scope.ALERTS_READ, Scope.AUDIT_READ,
+        Scope.INVENTORY_READ, Scope.EXECUTION_READ, Scope.SHIPMENTS_READ, Scope.KPIS_READ,
+    }),
     Role.ADMIN: _ALL,
 }
 """The scopes each role may ever use; a key narrows them further."""
@@ -123,6 +143,15 @@ class Principal:
 
     def owns_supplier_object(self, supplier: str) -> bool:
         return self.supplier is None or self.supplier == supplier
+
+    @property
+    def carrier(self) -> str | None:
+        """The carrier whose trucks alone this principal may see; None: any carrier."""
+        return self.partner if self.role is Role.CARRIER else None
+
+    def owns_shipment(self, supplier: str, carrier: str) -> bool:
+        """A shipment belongs to its supplier and to the carrier that drives its lane."""
+        return self.owns_supplier_object(supplier) and (self.carrier is None or self.carrier == carrier)
 
 
 def principal_of(user: User, key: ApiKey) -> Principal:

@@ -289,20 +289,22 @@ class ItemStock:
             if r.consumed_at is None and shares[r.key] != r.filled:
                 self._set_filled(r, shares[r.key])
 
-    def upsert(self, demand: Reservation) -> None:
-        """Add a demand line, or update its rank or quantity; then re-allocate."""
+    def upsert(self, *demands: Reservation) -> None:
+        """Add demand lines, or update their rank or quantity; then re-allocate once."""
+        known: dict[tuple[str, str, str], Reservation] = {}
         for r in self.reservations:
-            if r.key == demand.key:
-                if (r.seq_no, r.need_time, r.quantity) != (demand.seq_no, demand.need_time, demand.quantity):
-                    r.seq_no, r.need_time, r.quantity = demand.seq_no, demand.need_time, demand.quantity
-                    if r.filled > r.quantity:
-                        self._set_filled(r, r.quantity)
-                    self.changed[r.key] = r
-                break
-        else:
-            new = Reservation(demand.item, demand.line, demand.order_id, demand.family, demand.seq_no, demand.need_time, demand.quantity)
-            self.reservations.append(new)
-            self.changed[new.key] = new
+            known.setdefault(r.key, r)
+        for demand in demands:
+            r = known.get(demand.key)
+            if r is None:
+                new = Reservation(demand.item, demand.line, demand.order_id, demand.family, demand.seq_no, demand.need_time, demand.quantity)
+                self.reservations.append(new)
+                self.changed[new.key] = known[new.key] = new
+            elif (r.seq_no, r.need_time, r.quantity) != (demand.seq_no, demand.need_time, demand.quantity):
+                r.seq_no, r.need_time, r.quantity = demand.seq_no, demand.need_time, demand.quantity
+                if r.filled > r.quantity:
+                    self._set_filled(r, r.quantity)
+                self.changed[r.key] = r
         self.reallocate()
 
     def release(self, key: tuple[str, str, str]) -> None:
@@ -321,11 +323,30 @@ class ItemStock:
         target = next((r for r in self.reservations if r.key == key and r.consumed_at is None), None)
         if target is None:
             raise ValidationError(f"{self.item.code}: no open demand line {'/'.join(key)} to backflush")
+        taken = self._take(target.quantity, f"backflush of {target.order_id}", actor, at, reference)
+        self._set_filled(target, 0)
+        target.consumed_at = at
+        self.changed[key] = target
+        self.post(taken)
+        return taken
+
+    def backflush(self, key: tuple[str, str, str], quantity: int, actor: str, at: datetime, reference: str) -> list[Movement]:
+        """A part of this item was fitted to the vehicle of demand line ``key``: the line's
+        reservation is consumed when there is one, otherwise ``quantity`` leaves stock (line
+        side first) without one."""
+        if any(r.key == key and r.consumed_at is None for r in self.reservations):
+            return self.consume(key, actor, at, reference)
+        taken = self._take(quantity, f"backflush of {key[1]}", actor, at, reference)
+        self.post(taken)
+        return taken
+
+    def _take(self, quantity: int, what: str, actor: str, at: datetime, reference: str) -> list[Movement]:
+        """The backflush movements that take ``quantity`` by the removal order."""
         places = sorted(
             ((loc, lot) for (loc, lot), qty in self.stock.items() if qty > 0 and self.location_kinds[loc] in REMOVAL_ORDER),
             key=lambda k: (REMOVAL_ORDER[self.location_kinds[k[0]]], k[0], k[1]),
         )
-        need, taken = target.quantity, []
+        need, taken = quantity, []
         for loc, lot in places:
             if need == 0:
                 break
@@ -334,13 +355,9 @@ class ItemStock:
             need -= take
         if need:
             raise InsufficientStock(
-                f"backflush of {target.order_id} needs {target.quantity} {self.item.code}",
-                problems=[Problem(self.item.code, f"{target.quantity - need} in stock, {need} missing")],
+                f"{what} needs {quantity} {self.item.code}",
+                problems=[Problem(self.item.code, f"{quantity - need} in stock, {need} missing")],
             )
-        self._set_filled(target, 0)
-        target.consumed_at = at
-        self.changed[key] = target
-        self.post(taken)
         return taken
 
     def _set_filled(self, r: Reservation, filled: int) -> None:

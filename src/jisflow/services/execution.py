@@ -19,6 +19,7 @@ from jisflow.domain.alerts import Alert, AlertKind
 from jisflow.domain.calloff import TRANSITIONS, CallOffLine, CallOffState
 from jisflow.domain.errors import ConflictError, NotFound, Problem, ProblemCollector, ValidationError
 from jisflow.domain.events import AlertRaised, CallOffLineChanged, Event
+from jisflow.domain.inventory import InsufficientStock, Movement, ReasonCode
 from jisflow.domain import execution as ex
 from jisflow.domain import kpi
 from jisflow.domain.plant import Plant
@@ -26,6 +27,7 @@ from jisflow.domain.racks import Rack, RackSlot, RackState, new_rack_id
 from jisflow.domain.transport import Lane, Shipment, ShipmentState, departure_time, latest_safe_arrival, load_plan, new_shipment_id
 from jisflow.services.clock import Clock
 from jisflow.services.commands import Command
+from jisflow.services import inventory
 from jisflow.services.handlers import Outcome, _now
 from jisflow.services.unit_of_work import AbstractUnitOfWork, CallOffLineFilter
 
@@ -565,9 +567,12 @@ def receive_shipment(cmd: ReceiveShipment, uow: AbstractUnitOfWork, clock: Clock
         shipment.state, shipment.received_at = ShipmentState.RECEIVED, now
         uow.execution.save_shipment(shipment)
         work.events.append(ex.GoodsReceived(shipment.id, shipment.line, now, len(keys), tuple(discrepancies)))
+        items = _ledger(uow, shipment.line, [ln for ln in work.lines.values() if ln.state is S.DELIVERED], now, received=True)
         work.flush()
         uow.commit()
-    return Outcome(alerts=work.alerts, details={"shipment_id": shipment.id, "parts": len(keys), "in_position": len(good), "discrepancies": discrepancies})
+    outcome = Outcome(alerts=work.alerts, details={"shipment_id": shipment.id, "parts": len(keys), "in_position": len(good), "discrepancies": discrepancies})
+    inventory.reproject(uow, items, now, outcome)
+    return outcome
 
 
 def check_line_side(cmd: CheckLineSide, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
@@ -645,9 +650,39 @@ def consume_vehicles(cmd: ConsumeVehicles, uow: AbstractUnitOfWork, clock: Clock
             by_vehicle.setdefault(ln.order_id, []).append({"family": ln.family, "part_number": ln.part_number, "serial": serials.get(key), "vin": ln.vin})
         for order_id, parts in by_vehicle.items():
             work.events.append(ex.PartsConsumed(cmd.line, order_id, parts[0]["vin"], cmd.station or "", tuple(parts)))
+        items = _ledger(uow, cmd.line, lines, now, received=False)
         work.flush()
         uow.commit()
-    return Outcome(details={"vehicles": len(by_vehicle), "consumed": len(lines)})
+    outcome = Outcome(details={"vehicles": len(by_vehicle), "consumed": len(lines)})
+    inventory.reproject(uow, items, now, outcome)
+    return outcome
+
+
+def _ledger(uow: AbstractUnitOfWork, line: str, parts: list[CallOffLine], now: datetime, *, received: bool) -> set[str]:
+    """The ledger side of the floor, in the floor's transaction, so stock and traceability
+    agree: every part that is a registered item is booked, a receipt into its family's
+    line-side location or a backflush that consumes its vehicle's reservation. Every shortfall
+    of a backflush is named before one ``InsufficientStock`` is raised. Returns the items
+    booked."""
+    registered = uow.inventory.items()
+    booked = [ln for ln in parts if ln.part_number in registered]
+    if not booked:
+        return set()
+    stocks = uow.inventory.load({ln.part_number for ln in booked})
+    short = ProblemCollector()
+    if received:
+        locations = {f.code: f.route.line_side_location for f in uow.plants.of_line(line).families_of_line(line)}
+        for ln in booked:
+            stocks[ln.part_number].post([Movement(ln.part_number, locations[ln.family], "", ln.quantity, ReasonCode.RECEIPT, "dock", now, f"{line}/{ln.order_id}")])
+    else:
+        for ln in booked:
+            try:
+                stocks[ln.part_number].backflush((line, ln.order_id, ln.family), ln.quantity, "line", now, f"{line}/{ln.order_id}")
+            except InsufficientStock as error:
+                short.problems.extend(Problem(f"{ln.order_id}/{ln.family}", p.what) for p in error.problems)
+        short.raise_if_any(f"the ledger lacks {len(short.problems)} part(s) to backflush; nothing consumed", InsufficientStock)
+    uow.inventory.save(stocks.values())
+    return set(stocks)
 
 
 # --------------------------------------------------------------------------- resequencing

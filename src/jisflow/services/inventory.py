@@ -13,7 +13,7 @@ family whose part number is a registered item gets reservations.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Set
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,6 +22,7 @@ from jisflow.domain.errors import ExplosionError, NotFound, ProblemCollector, Va
 from jisflow.domain.events import Event, SequenceChanged, SequenceImported, VehicleBroadcast
 from jisflow.domain.explosion import explode_vehicle
 from jisflow.domain.inventory import (
+    InsufficientStock,
     Item,
     Location,
     LotKind,
@@ -31,7 +32,7 @@ from jisflow.domain.inventory import (
     check_locations,
     count_correction,
 )
-from jisflow.domain.plant import Plant
+from jisflow.domain.plant import Plant, SupplyMode
 from jisflow.domain.projection import Demand, ItemProjection, project_item, shortage_alert
 from jisflow.domain.purchasing import (
     BomLine,
@@ -136,6 +137,22 @@ class BackflushVehicle(Command):
 
 
 @dataclass(frozen=True)
+class BackflushDue(Command):
+    """The line built everything needed up to ``until``: the stock-fed (KANBAN and STOCK)
+    parts of those vehicles leave stock. A part the stock cannot cover stays open (and
+    projected short) instead of driving the books negative."""
+
+    line: str
+    until: datetime
+    actor: str = "line"
+    at: datetime | None = None
+
+
+# the supply modes whose parts the line takes from stock rather than from a sequenced delivery
+STOCK_FED = (SupplyMode.KANBAN, SupplyMode.STOCK)
+
+
+@dataclass(frozen=True)
 class PlacePurchaseOrder(Command):
     item: str
     supplier: str
@@ -209,7 +226,7 @@ def projections(uow: AbstractUnitOfWork, now: datetime, items: Iterable[str] | N
     return result
 
 
-def _reproject(uow: AbstractUnitOfWork, codes: Iterable[str], now: datetime, outcome: Outcome) -> None:
+def reproject(uow: AbstractUnitOfWork, codes: Iterable[str], now: datetime, outcome: Outcome) -> None:
     """Project the touched items again, in a transaction of its own right after the change
     committed; alert the items that fell below their threshold (once, while the alert is
     open)."""
@@ -290,7 +307,7 @@ def receive_stock(cmd: ReceiveStock, uow: AbstractUnitOfWork, clock: Clock) -> O
             uow.inventory.add_lot(cmd.item, cmd.lot, cmd.lot_kind, now)
         outcome = _post(uow, cmd.item, [Movement(cmd.item, cmd.location, cmd.lot, cmd.quantity, ReasonCode.RECEIPT, cmd.actor, now, reference)], now)
         uow.commit()
-    _reproject(uow, [cmd.item], now, outcome)
+    reproject(uow, [cmd.item], now, outcome)
     return outcome
 
 
@@ -308,7 +325,7 @@ def move_stock(cmd: MoveStock, uow: AbstractUnitOfWork, clock: Clock) -> Outcome
     with uow:
         outcome = _post(uow, cmd.item, legs, now)
         uow.commit()
-    _reproject(uow, [cmd.item], now, outcome)
+    reproject(uow, [cmd.item], now, outcome)
     return outcome
 
 
@@ -323,7 +340,7 @@ def adjust_stock(cmd: AdjustStock, uow: AbstractUnitOfWork, clock: Clock) -> Out
     with uow:
         outcome = _post(uow, cmd.item, [Movement(cmd.item, cmd.location, cmd.lot, cmd.quantity, cmd.reason, cmd.actor, now, "", cmd.note)], now)
         uow.commit()
-    _reproject(uow, [cmd.item], now, outcome)
+    reproject(uow, [cmd.item], now, outcome)
     return outcome
 
 
@@ -339,13 +356,14 @@ def count_stock(cmd: CountStock, uow: AbstractUnitOfWork, clock: Clock) -> Outco
         uow.inventory.save(stocks.values())
         outcome = Outcome(details={"movements": len(movements), "difference": sum(m.quantity for m in movements)})
         uow.commit()
-    _reproject(uow, [cmd.item], now, outcome)
+    reproject(uow, [cmd.item], now, outcome)
     return outcome
 
 
-def line_demand(plant: Plant, chain: PearlChain, items: Iterable[str], now: datetime) -> dict[tuple[str, str, str], Reservation]:
+def line_demand(plant: Plant, chain: PearlChain, items: Iterable[str], now: datetime, built: Set[str] = frozenset()) -> dict[tuple[str, str, str], Reservation]:
     """The demand lines of every live vehicle of the chain whose part is a registered item,
-    with need times from the actual (broadcast) or expected broadcast times."""
+    with need times from the actual (broadcast) or expected broadcast times; the ``built``
+    vehicles (every part consumed) are left out."""
     wanted = set(items)
     line = chain.line
     families = [f for f in plant.families_of_line(line.code) if any(r.part_number in wanted for r in f.rules)]
@@ -354,6 +372,8 @@ def line_demand(plant: Plant, chain: PearlChain, items: Iterable[str], now: date
     planned_at = chain.planned_broadcast_times(now)
     demand: dict[tuple[str, str, str], Reservation] = {}
     for entry in chain.entries():
+        if entry.order_id in built:
+            continue
         at = entry.broadcast_at if entry.status is VehicleStatus.BROADCAST else planned_at.get(entry.order_id)
         if at is None:
             continue
@@ -378,8 +398,9 @@ def sync_reservations(cmd: SyncReservations, uow: AbstractUnitOfWork, clock: Clo
         if not existing and not any(r.part_number in items for f in plant.families_of_line(cmd.line) for r in f.rules):
             return Outcome(applied=False)
         chain = uow.chains.get(plant.line(cmd.line))
-        desired = line_demand(plant, chain, items, now)
         consumed = {k for k, r in existing.items() if r.consumed_at is not None}
+        built = {k[1] for k in consumed} - {k[1] for k, r in existing.items() if r.consumed_at is None}
+        desired = line_demand(plant, chain, items, now, built)
         live = {k: r for k, r in existing.items() if r.consumed_at is None}
         added = [r for k, r in desired.items() if k not in existing]
         changed = [r for k, r in desired.items() if k in live and (live[k].item, live[k].seq_no, live[k].need_time, live[k].quantity) != (r.item, r.seq_no, r.need_time, r.quantity)]
@@ -388,13 +409,16 @@ def sync_reservations(cmd: SyncReservations, uow: AbstractUnitOfWork, clock: Clo
         stocks = uow.inventory.load(touched)
         for r in released:
             stocks[r.item].release(r.key)
+        upserts: dict[str, list[Reservation]] = {}
         for r in [*added, *changed]:
             if r.key not in consumed:
-                stocks[r.item].upsert(r)
+                upserts.setdefault(r.item, []).append(r)
+        for item, demands in upserts.items():
+            stocks[item].upsert(*demands)
         uow.inventory.save(stocks.values())
         outcome = Outcome(details={"added": len(added), "changed": len(changed), "released": len(released)})
         uow.commit()
-    _reproject(uow, touched, now, outcome)
+    reproject(uow, touched, now, outcome)
     return outcome
 
 
@@ -411,7 +435,30 @@ def backflush_vehicle(cmd: BackflushVehicle, uow: AbstractUnitOfWork, clock: Clo
         uow.inventory.save(stocks.values())
         outcome = Outcome(details={"movements": moved, "items": sorted(stocks)})
         uow.commit()
-    _reproject(uow, stocks, now, outcome)
+    reproject(uow, stocks, now, outcome)
+    return outcome
+
+
+def backflush_due(cmd: BackflushDue, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
+    now = _now(cmd.at, clock)
+    until = _now(cmd.until, clock)
+    with uow:
+        plant = uow.plants.of_line(cmd.line)
+        families = {f.code for f in plant.families_of_line(cmd.line) if f.route.mode in STOCK_FED}
+        due = [r for r in uow.inventory.reservations(line=cmd.line) if r.family in families and r.need_time <= until and r.consumed_at is None]
+        stocks = uow.inventory.load({r.item for r in due})
+        consumed = 0
+        uncovered: list[tuple[str, str]] = []
+        for r in sorted(due, key=lambda r: (r.need_time, r.seq_no)):
+            try:
+                stocks[r.item].consume(r.key, cmd.actor, now, f"{cmd.line}/{r.order_id}")
+                consumed += 1
+            except InsufficientStock:
+                uncovered.append((r.item, r.order_id))  # not covered: it stays open and projected short
+        uow.inventory.save(stocks.values())
+        outcome = Outcome(details={"consumed": consumed, "uncovered": uncovered})
+        uow.commit()
+    reproject(uow, stocks, now, outcome)
     return outcome
 
 
@@ -430,7 +477,7 @@ def place_purchase_order(cmd: PlacePurchaseOrder, uow: AbstractUnitOfWork, clock
         order = _new_order(uow, cmd.item, cmd.supplier, cmd.quantity, cmd.due_at, now, cmd.source, cmd.confirmed_at)
         outcome = Outcome(details={"number": order.number})
         uow.commit()
-    _reproject(uow, [cmd.item], now, outcome)
+    reproject(uow, [cmd.item], now, outcome)
     return outcome
 
 
@@ -442,7 +489,7 @@ def confirm_purchase_order(cmd: ConfirmPurchaseOrder, uow: AbstractUnitOfWork, c
         uow.purchasing.save_order(order)
         outcome = Outcome(details={"number": order.number})
         uow.commit()
-    _reproject(uow, [order.item], now, outcome)
+    reproject(uow, [order.item], now, outcome)
     return outcome
 
 
@@ -480,7 +527,7 @@ def scan_kanban_card(cmd: ScanKanbanCard, uow: AbstractUnitOfWork, clock: Clock)
         order = _new_order(uow, proposal.item, proposal.supplier, proposal.quantity, proposal.due_at, now, proposal.source.value)
         outcome = Outcome(details={"number": order.number})
         uow.commit()
-    _reproject(uow, [cmd.item], now, outcome)
+    reproject(uow, [cmd.item], now, outcome)
     return outcome
 
 
@@ -507,7 +554,7 @@ def plan_purchasing(cmd: PlanPurchasing, uow: AbstractUnitOfWork, clock: Clock) 
                 outcome.details["orders"].append(_new_order(uow, p.item, p.supplier, p.quantity, p.due_at, now, p.source.value).number)
             uow.commit()
     if cmd.place:
-        _reproject(uow, [p.item for p in proposals], now, outcome)
+        reproject(uow, [p.item for p in proposals], now, outcome)
     return outcome
 
 
@@ -566,6 +613,7 @@ COMMAND_HANDLERS: dict[type[Command], Callable[..., Outcome]] = {
     CountStock: count_stock,
     SyncReservations: sync_reservations,
     BackflushVehicle: backflush_vehicle,
+    BackflushDue: backflush_due,
     PlacePurchaseOrder: place_purchase_order,
     ConfirmPurchaseOrder: confirm_purchase_order,
     SetPolicy: set_policy,

@@ -4,6 +4,9 @@ against the ASN, and the line checks and backflushes each part when its vehicle 
 station. Everything goes through the real execution commands, in batches per step (one pick
 list, one scan batch, one close, one load plan per step), so a step costs a handful of
 transactions whatever the number of parts.
+
+Once the line is stocked (``stock_line``), the ledger runs beside the floor: its stock-fed
+parts are backflushed each step, and the stock on hand is sampled each step for the summary.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ from jisflow.domain.errors import JisflowError
 from jisflow.domain.execution import LineSideScan, RecordKind, Scan
 from jisflow.domain.plant import Line, Plant
 from jisflow.domain.transport import ShipmentState
+from jisflow.domain.inventory import Item, Location, LocationKind
 from jisflow.services import execution as x
+from jisflow.services import inventory as inv
 from jisflow.services.unit_of_work import CallOffLineFilter
 
 S = CallOffState
@@ -32,9 +37,11 @@ class FloorRun:
         self.app = app
         self.line = line
         self.every = every
-        self.stations = {f.code: f.station for f in plant.families_of_line(line.code)}
+        self.families = plant.families_of_line(line.code)
+        self.stations = {f.code: f.station for f in self.families}
         self.next_step: datetime | None = None
         self.refused = 0
+        self.stock_samples: list[int] | None = None  # units on hand after each step, once stocked
 
     def maybe_step(self, now: datetime) -> None:
         if self.next_step is None or now >= self.next_step:
@@ -59,6 +66,32 @@ class FloorRun:
         for shipment_id in arrived:
             bus.handle(x.ReceiveShipment(shipment_id, at=now))
         self._line_side(now)
+        if self.stock_samples is not None:
+            bus.handle(inv.BackflushDue(code, until=now, at=now))
+            with self.app.uow:
+                self.stock_samples.append(sum(b.on_hand for b in self.app.uow.inventory.balances().values()))
+
+    def stock_line(self, start: datetime, end: datetime, pack: int = 10) -> None:
+        """Put the line's stock-fed parts (KANBAN and STOCK families) in the ledger: every
+        part becomes an item, every line-side location a location, and each item gets opening
+        stock at the line side, in full packs, covering three quarters to one and a half times
+        (by item, in turn) its demand from ``start`` to ``end``."""
+        booked = [f for f in self.families if f.route.mode in inv.STOCK_FED]
+        parts = sorted({r.part_number for f in booked for r in f.rules if r.part_number})
+        bus, code = self.app.bus, self.line.code
+        bus.handle(inv.AddLocations(tuple(Location(loc, LocationKind.SUPERMARKET, f"line side {loc}") for loc in sorted({f.route.line_side_location for f in booked}))))
+        bus.handle(inv.RegisterItems(tuple(Item(p, unit="pcs", coverage_threshold_minutes=60) for p in parts)))
+        bus.handle(inv.SyncReservations(code, at=start))
+        stock_fed = {f.code: f.route.line_side_location for f in booked}
+        with self.app.uow:
+            demand: dict[tuple[str, str], int] = defaultdict(int)
+            for r in self.app.uow.inventory.reservations(line=code):
+                if r.family in stock_fed and r.need_time < end:
+                    demand[(r.item, stock_fed[r.family])] += r.quantity
+        for i, ((item, location), quantity) in enumerate(sorted(demand.items())):
+            opening = -(-quantity * (3 + i % 4) // 4 // pack) * pack
+            bus.handle(inv.ReceiveStock(item, location, opening, actor="opening stock", at=start))
+        self.stock_samples = []
 
     def _expedite(self, now: datetime) -> None:
         """Parts not yet on the road whose need time is closer than a regular truck can make:
@@ -93,4 +126,22 @@ class FloorRun:
             self.app.bus.handle(x.ConsumeVehicles(self.line.code, tuple(dict.fromkeys(ln.order_id for ln in lines)), station, at=now))
 
     def summary(self) -> dict[str, Any]:
-        return x.kpis(self.app.uow, self.line.code).to_json()
+        result = x.kpis(self.app.uow, self.line.code).to_json()
+        if self.stock_samples is not None:
+            result["inventory"] = self.inventory_summary()
+        return result
+
+    def inventory_summary(self) -> dict[str, Any]:
+        """Average and peak units on hand over the sampled steps, and every item the
+        projection sees running short, with the first vehicle each hits."""
+        samples = self.stock_samples or [0]
+        uow = self.app.uow
+        with uow:
+            projected = inv.projections(uow, self.app.clock.now())
+        short = [
+            {"item": p.item, "first_shortage_at": p.first_shortage_at.isoformat(), "order_id": p.first_shortage_order_id,
+             "seq_no": p.first_shortage_seq_no, "short_quantity": p.short_quantity}
+            for p in projected.values() if p.first_shortage_at is not None
+        ]
+        average = (sum(samples) + len(samples) // 2) // len(samples)  # whole units, rounded
+        return {"average_stock": average, "peak_stock": max(samples), "samples": len(samples), "projected_shortages": short}

@@ -1,36 +1,49 @@
 """One entry for any inbound EDI text: recognise the syntax, parse, give typed objects.
 
-``parse_document(text, profile)`` recognises EDIFACT (UNA/UNB) and VDA 4905 / 4913 (record
-types 511 / 711), checks the envelope and reads each message it knows (DELJIT, DESADV,
-CONTRL); other EDIFACT messages are listed with their envelope data only. ``to_json`` gives
-the normalised content printed by ``jisflow edi parse``.
+``parse_document(text, profile)`` recognises EDIFACT (UNA/UNB), X12 (ISA) and VDA 4905 /
+4913 (record types 511 / 711), checks the envelope and reads each message it knows (EDIFACT
+DELJIT, DELFOR, DESADV, CONTRL; X12 830, 850, 856, 862, 866, 997); other messages are listed
+with their envelope data only. ``to_json`` gives the normalised content printed by
+``jisflow edi parse``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from jisflow.adapters.edi.contrl import parse_contrl
 from jisflow.adapters.edi.deljit import parse_deljit
+from jisflow.adapters.edi.delfor import parse_delfor
 from jisflow.adapters.edi.desadv import parse_desadv
 from jisflow.adapters.edi.edifact import EdifactInterchange, parse_interchange
 from jisflow.adapters.edi.profiles import PartnerProfile
 from jisflow.adapters.edi.segments import DEFAULT_MAX_BYTES
 from jisflow.adapters.edi.vda4905 import parse_vda4905
 from jisflow.adapters.edi.vda4913 import parse_vda4913
+from jisflow.adapters.edi.x12 import X12Interchange
+from jisflow.adapters.edi.x12 import parse_interchange as parse_x12
+from jisflow.adapters.edi.x12_850 import parse_850
+from jisflow.adapters.edi.x12_856 import parse_856
+from jisflow.adapters.edi.x12_866 import parse_866
+from jisflow.adapters.edi.x12_997 import parse_997
+from jisflow.adapters.edi.x12_schedules import parse_schedule
 from jisflow.domain.errors import ValidationError
 
-_READERS = {"DELJIT": parse_deljit, "DESADV": lambda m, p: parse_desadv(m, p), "CONTRL": lambda m, p: parse_contrl(m)}
+_READERS = {"DELJIT": parse_deljit, "DELFOR": parse_delfor, "DESADV": lambda m, p: parse_desadv(m, p),
+            "CONTRL": lambda m, p: parse_contrl(m)}
+_X12_READERS = {"850": lambda t, p: parse_850(t), "856": parse_856, "866": parse_866, "997": lambda t, p: parse_997(t),
+                "830": lambda t, p: parse_schedule(t), "862": lambda t, p: parse_schedule(t)}
 
 
 @dataclass(frozen=True)
 class ParsedDocument:
-    syntax: str  # EDIFACT, VDA4905, VDA4913
-    interchange: EdifactInterchange | None
+    syntax: str  # EDIFACT, X12, VDA4905, VDA4913
+    interchange: EdifactInterchange | X12Interchange | None
     messages: tuple[tuple[str, str, Any], ...]  # (type, reference, typed content or None)
     content: Any = None  # the typed VDA transmission
 
@@ -39,11 +52,13 @@ def detect(text: str) -> str:
     head = text.lstrip("\ufeff\r\n\t ")[:3]
     if head in ("UNA", "UNB"):
         return "EDIFACT"
+    if head == "ISA":
+        return "X12"
     if head == "511":
         return "VDA4905"
     if head == "711":
         return "VDA4913"
-    raise ValidationError("unknown EDI syntax: expected an EDIFACT interchange (UNA/UNB) or a VDA 4905/4913 transmission (511/711)")
+    raise ValidationError("unknown EDI syntax: expected an EDIFACT (UNA/UNB) or X12 (ISA) interchange or a VDA 4905/4913 transmission (511/711)")
 
 
 def parse_document(text: str, profile: PartnerProfile, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedDocument:
@@ -52,17 +67,19 @@ def parse_document(text: str, profile: PartnerProfile, max_bytes: int = DEFAULT_
         return ParsedDocument(syntax, None, (), parse_vda4905(text))
     if syntax == "VDA4913":
         return ParsedDocument(syntax, None, (), parse_vda4913(text))
-    interchange = parse_interchange(text, max_bytes)
+    interchange = parse_x12(text, max_bytes) if syntax == "X12" else parse_interchange(text, max_bytes)
+    readers = _X12_READERS if syntax == "X12" else _READERS
+    units = interchange.transactions if isinstance(interchange, X12Interchange) else interchange.messages
     problems = []
     messages = []
-    for m in interchange.messages:
-        reader = _READERS.get(m.type)
+    for m in units:
+        reader = readers.get(m.type)
         try:
             messages.append((m.type, m.reference, reader(m, profile) if reader else None))
         except ValidationError as exc:
             problems.extend(exc.problems)
     if problems:
-        raise ValidationError(f"EDIFACT interchange {interchange.control_reference} rejected: {len(problems)} problem(s)", problems=problems)
+        raise ValidationError(f"{syntax} interchange {interchange.control_reference} rejected: {len(problems)} problem(s)", problems=problems)
     return ParsedDocument(syntax, interchange, tuple(messages))
 
 
@@ -83,10 +100,12 @@ def to_json(doc: ParsedDocument) -> dict[str, Any]:
 def _plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value) if f.name != "where"}
-    if isinstance(value, datetime):
+    if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else str(value)
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
     return value

@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from jisflow.bootstrap import App
 from jisflow.entrypoints.api import problems
 from jisflow.entrypoints.api.deps import Caller, Context
-from jisflow.entrypoints.api.routers import alerts, audit, calloffs, plants, sequence, webhooks
+from jisflow.entrypoints.api.routers import alerts, audit, calloffs, execution, inventory, lines, plants, sequence, webhooks
 from jisflow.entrypoints.api.schemas import MeOut, Problem
 
 
@@ -115,7 +115,7 @@ def create_app(app: App | None = None, settings: ApiSettings | None = None) -> F
     api.state.jisflow = Context(app, threading.RLock())
     problems.install(api)
     api.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
-    for module in (plants, sequence, calloffs, alerts, audit, webhooks):
+    for module in (plants, lines, sequence, calloffs, execution, inventory, alerts, audit, webhooks):
         api.include_router(module.router)
 
     @api.get("/health", tags=["meta"], summary="Liveness")

@@ -57,6 +57,7 @@ def demo(
     run = ShiftRun(app, clock, plant, definition.mix, line=line.code, seed=seed)
     t0 = walltime.perf_counter()
     planned = run.plan_day(shift_start)
+    run.floor.stock_line(shift_start, shift_end)
     if not as_json:
         console.print(f"planned {planned} vehicles; letting the {lead} before the shift pass (lead-time call-offs go out)...")
     issued_before = run.lead_in(shift_start)
@@ -134,6 +135,13 @@ def _print_summary(summary, wall: float, url: str) -> None:
         table.add_row(key.replace("_", " "), "-" if data.get(key) is None else f"{data[key]:.1%}")
     table.add_row("emergency deliveries", str(data.get("emergency_deliveries", 0)))
     table.add_row("wrong parts fitted", str(data.get("wrong_parts_fitted", 0)))
+    stock = data.get("inventory")
+    if stock is not None:
+        table.add_row("average stock on hand", f"{stock['average_stock']} units")
+        table.add_row("peak stock on hand", f"{stock['peak_stock']} units")
+        table.add_row("items projected short", str(len(stock["projected_shortages"])))
+        for s in stock["projected_shortages"][:5]:
+            table.add_row(f"  {s['item']}", f"{s['order_id']} (seq {s['seq_no']})")
     table.add_row("wall time", f"{wall:.1f} s")
     console.print(table)
     console.print(f"explore it: [bold]jisflow calloffs list --db {url}[/], [bold]jisflow alerts list --db {url}[/], [bold]jisflow sequence show --line {summary.line} --db {url}[/]")

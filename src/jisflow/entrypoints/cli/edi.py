@@ -19,12 +19,19 @@ from jisflow.adapters.edi.desadv import desadv_message
 from jisflow.adapters.edi.documents import detect, parse_document, to_json
 from jisflow.adapters.edi.edifact import parse_interchange, serialize_interchange, tokenize
 from jisflow.adapters.edi.profiles import load_profile
+from jisflow.adapters.edi.x12 import OutboundGroup, control_number_for
+from jisflow.adapters.edi.x12 import parse_interchange as parse_x12
+from jisflow.adapters.edi.x12 import serialize_interchange as serialize_x12
+from jisflow.adapters.edi.x12_856 import asn_856
+from jisflow.adapters.edi.x12_866 import sequence_rows
+from jisflow.adapters.edi.x12_997 import ack_997
 from jisflow.domain.errors import JisflowError, Problem, ValidationError
 from jisflow.entrypoints.cli.common import DbOption, app_for, console, err_console, reports_errors
+from jisflow.services.commands import ImportSequence
 from jisflow.services.edi import ReceiveCallOffs, calloffs_for_export
 
-app = typer.Typer(help="EDI: EDIFACT DELJIT/DESADV/CONTRL, VDA 4905/4913.", no_args_is_help=True)
-export_app = typer.Typer(help="Write DELJIT or DESADV for stored call-offs.", no_args_is_help=True)
+app = typer.Typer(help="EDI: EDIFACT DELJIT/DESADV/CONTRL, X12 850/856/866/997, VDA 4905/4913.", no_args_is_help=True)
+export_app = typer.Typer(help="Write DELJIT, DESADV or an X12 856 for stored call-offs.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
 
 ProfileOption = typer.Option("default", "--profile", "-p", help="Partner profile: a built-in name or a YAML file.")
@@ -64,8 +71,10 @@ def _envelope(text: str) -> tuple[str, str, str]:
 
 
 def import_text(text: str, source: str, profile_name: str, db: str | None) -> tuple[bool, str, str]:
-    """Apply one interchange: (accepted, CONTRL text, summary). Nothing is applied when rejected."""
+    """Apply one interchange: (accepted, CONTRL or 997 text, summary). Nothing is applied when rejected."""
     now = datetime.now(timezone.utc)
+    if text.lstrip("\ufeff\r\n\t ").startswith("ISA"):
+        return import_x12(text, source, profile_name, db, now)
     reference, sender, receiver = _envelope(text)
     ack_ref = ("A" + reference)[:14]
     try:
@@ -87,10 +96,27 @@ def import_text(text: str, source: str, profile_name: str, db: str | None) -> tu
     return True, contrl_interchange(reference, sender, receiver, [], now, ack_ref), summary
 
 
+def import_x12(text: str, source: str, profile_name: str, db: str | None, now: datetime) -> tuple[bool, str, str]:
+    """Apply an X12 866 interchange to its line's pearl chain: (accepted, 997 text, summary)."""
+    ack_number = control_number_for(now.strftime("%H%M%S%f"))
+    try:
+        interchange = parse_x12(text)
+        line, rows = sequence_rows(interchange, load_profile(profile_name))
+        outcome = app_for(db).bus.handle(ImportSequence(line, rows, message_id=interchange.key, source=source))
+    except JisflowError as exc:
+        problems = exc.problems or [Problem(source, exc.message)]
+        return False, ack_997(text, problems, now, ack_number), str(exc)
+    ack = ack_997(text, [], now, ack_number)
+    if outcome.duplicate:
+        return True, ack, f"interchange {interchange.control_reference} from {interchange.sender} was applied before: acknowledged, not applied again"
+    d = outcome.details
+    return True, ack, f"interchange {interchange.control_reference}: {d['vehicles']} vehicle(s) into line {line}, seq {d['first_seq_no']}..{d['last_seq_no']}"
+
+
 @app.command("import")
-def import_file(file: Path = typer.Argument(..., help="EDIFACT interchange with DELJIT messages."),
+def import_file(file: Path = typer.Argument(..., help="EDIFACT interchange with DELJIT messages or X12 866."),
                 profile: str = ProfileOption, db: str = DbOption) -> None:
-    """Apply an interchange once (a replay is acknowledged, not applied again); print the CONTRL."""
+    """Apply an interchange once (a replay is acknowledged, not applied again); print the CONTRL or 997."""
     try:
         text = _read(file)
     except JisflowError as exc:
@@ -109,13 +135,14 @@ def watch(inbox: Path = typer.Argument(..., help="Folder a partner drops interch
           profile: str = ProfileOption, db: str = DbOption,
           once: bool = typer.Option(False, "--once", help="Process what is there and stop."),
           interval: float = typer.Option(5.0, help="Seconds between looks.")) -> None:
-    """Import every file dropped into INBOX; move it to done/ or rejected/ and write its CONTRL to acks/."""
+    """Import every file dropped into INBOX; move it to done/ or rejected/ and write its CONTRL or 997 to acks/."""
     while True:
         for file in sorted(p for p in inbox.iterdir() if p.is_file() and not p.name.endswith(".part")):
             accepted, ack, summary = import_text(_read(file), file.name, profile, db)
             for sub in ("acks", "done", "rejected"):
                 (inbox / sub).mkdir(exist_ok=True)
-            (inbox / "acks" / f"{file.stem}.contrl").write_text(ack, encoding="utf-8")
+            suffix = ".997" if ack.startswith("ISA") else ".contrl"
+            (inbox / "acks" / f"{file.stem}{suffix}").write_text(ack, encoding="utf-8")
             file.replace(inbox / ("done" if accepted else "rejected") / file.name)
             console.print(f"{file.name}: {'accepted' if accepted else 'rejected'}: {summary}", highlight=False, markup=False)
         if once:
@@ -167,3 +194,23 @@ def export_desadv(number: str = typer.Option(..., "--number", "-n", help="Call-o
     message = desadv_message(despatch, lines, rack, now, p)
     text = serialize_interchange(calloff.supplier, receiver, ("D" + despatch)[:14], (local.strftime("%y%m%d"), local.strftime("%H%M")), [message])
     _write(text, output)
+
+
+@export_app.command("asn856")
+@reports_errors
+def export_asn856(number: str = typer.Option(..., "--number", "-n", help="Call-off whose live lines are shipped."),
+                  shipment: str = typer.Option(..., "--shipment", help="Shipment id (BSN02)."),
+                  rack: str = typer.Option(..., "--rack", help="Sequence rack id; slot k holds the k-th line."),
+                  receiver: str = typer.Option(..., "--receiver", help="The plant's interchange id."),
+                  output: Path = typer.Option(None, "--output", "-o"),
+                  profile: str = ProfileOption, db: str = DbOption) -> None:
+    """Write an X12 856 ship notice for a call-off's lines packed in one rack, in sequence."""
+    p = load_profile(profile)
+    calloff = calloffs_for_export(app_for(db).uow, [number])[0]
+    lines = [ln for ln in calloff.lines if ln.live]
+    if not lines:
+        raise ValidationError(f"call-off {number} has no live line to ship")
+    now = datetime.now(timezone.utc)
+    control = control_number_for(shipment)
+    group = OutboundGroup("SH", str(int(control)), (asn_856(shipment, lines, rack, now, p),))
+    _write(serialize_x12(calloff.supplier, receiver, control, now, [group]), output)

@@ -259,3 +259,11 @@ def test_a_spec_change_moves_the_demand_line_to_the_new_part(jf):
     jf.bus.handle(c.ChangeVehicleSpec("L1", order_id="V0035", options={"trim": "LUX"}))
     assert "V0035" not in {r.order_id for r in reservations(jf, "SEAT-C")}
     assert [(r.order_id, r.filled) for r in reservations(jf, "SEAT-L")] == [("V0035", 1)]
+
+
+def test_a_receipt_of_an_unknown_item_is_refused_and_stores_no_lot(uow_factory):
+    from jisflow.services import inventory as inv
+
+    app = bootstrap(uow_factory())
+    with pytest.raises(NotFound, match="NO-SUCH-ITEM is not a registered item"):
+        app.bus.handle(inv.ReceiveStock("NO-SUCH-ITEM", "WH", 1, lot="L1"))

@@ -296,6 +296,8 @@ def receive_stock(cmd: ReceiveStock, uow: AbstractUnitOfWork, clock: Clock) -> O
     _positive(cmd.quantity, f"a receipt of {cmd.item}")
     now = _now(cmd.at, clock)
     with uow:
+        if cmd.item not in uow.inventory.items():
+            raise NotFound(f"{cmd.item} is not a registered item")
         reference = cmd.reference or (cmd.purchase_order or "")
         if cmd.purchase_order:
             order = uow.purchasing.get_order(cmd.purchase_order)

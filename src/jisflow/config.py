@@ -10,6 +10,7 @@ variable                       default                     meaning
 ``JISFLOW_LOG_LEVEL``          ``INFO``                    DEBUG, INFO, WARNING, ERROR or CRITICAL
 ``JISFLOW_DEMO_SPEED``         ``600``                     simulated seconds per real second (demo)
 ``JISFLOW_OUTBOX_BATCH_SIZE``  ``100``                     messages the outbox relay takes at a time
+``JISFLOW_WEB_SECRET``         (random per process)        signs the control tower's session cookie
 =============================  ==========================  ==========================================
 """
 
@@ -32,6 +33,7 @@ class Settings(BaseSettings):
     log_level: LogLevel = "INFO"
     demo_speed: PositiveInt = 600
     outbox_batch_size: PositiveInt = 100
+    web_secret: str | None = None
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -83,6 +83,24 @@ def test_a_change_inside_the_frozen_zone_is_a_conflict_unless_overridden(api: Ap
     assert done.status_code == 200 and done.json()["change"]["overridden"] is True
 
 
+def test_the_change_log_is_paged_with_a_cursor_oldest_first_and_names_who_changed_what(api: Api):
+    changes = [
+        {"kind": "cancel", "order_id": "V0008", "override": True, "reason": "order withdrawn"},
+        {"kind": "swap", "first": "V0006", "second": "V0007", "override": True, "reason": "rework"},
+        {"kind": "move", "order_id": "V0005", "after": "V0007", "override": True, "reason": "paint"},
+    ]
+    for change in changes:
+        assert api.post("planner", "/lines/L1/changes", change).status_code == 200
+    first = api.get("auditor", "/lines/L1/changes", params={"limit": 2}).json()
+    rest = api.get("auditor", "/lines/L1/changes", params={"limit": 2, "cursor": first["next_cursor"]}).json()
+    log = first["items"] + rest["items"]
+    assert [(c["kind"], c["order_id"], c["reason"], c["actor"]) for c in log] == [
+        ("cancel", "V0008", "order withdrawn", "planner"), ("swap", "V0006", "rework", "planner"), ("move", "V0005", "paint", "planner"),
+    ]
+    assert rest["next_cursor"] is None
+    assert api.get("auditor", "/lines/NOPE/changes").status_code == 404
+
+
 def test_an_unknown_line_is_not_found(api: Api):
     response = api.post("planner", "/lines/NOPE/broadcast-next", {"count": 1})
     assert response.status_code == 404
@@ -158,6 +176,13 @@ def test_a_revoked_key_no_longer_opens_the_api(api: Api):
     assert api.client.get("/me", headers=headers).status_code == 200
     auth.revoke_key(api.app.uow, api.clock, issued.key.key_id)
     assert api.client.get("/me", headers=headers).status_code == 401
+
+
+def test_a_key_once_verified_still_refuses_a_wrong_secret(api: Api):
+    issued = auth.issue_key(api.app.uow, api.clock, "planner", cost=FAST_HASH)
+    assert api.client.get("/me", headers={"Authorization": f"Bearer {issued.token}"}).status_code == 200
+    forged = issued.token[:-1] + ("A" if issued.token[-1] != "A" else "B")  # same key id, another secret
+    assert api.client.get("/me", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
 
 
 def test_a_key_with_narrower_scopes_cannot_do_what_its_role_could(api: Api):

@@ -5,6 +5,7 @@ foreign object is answered as not found)."""
 from __future__ import annotations
 
 import re
+from datetime import date
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -12,7 +13,9 @@ import pytest
 
 from api_support import USERS, Api, with_floor
 
+from jisflow.domain.forecast import Commitment, ReceivedForecast, ReceivedPeriod
 from jisflow.services import webhooks
+from jisflow.services.edi import ReceiveForecasts
 from jisflow.services.unit_of_work import AlertFilter
 
 EVERYONE = set(USERS)
@@ -75,6 +78,7 @@ ROUTES = {
     "get line": Route("GET", fixed("/lines/L1"), EVERYONE),
     "me": Route("GET", fixed("/me"), EVERYONE),
     "list chain": Route("GET", fixed("/lines/L1/chain"), READERS),
+    "list chain changes": Route("GET", fixed("/lines/L1/changes"), READERS),
     "import rows": Route("POST", fixed("/lines/L1/chain/import"), {"planner", "admin"}, {"rows": [{"order_id": "M1", "model": "TOURER", "options": {"trim": "LUX", "roof": "CLOSED"}}]}),
     "broadcast": Route("POST", fixed("/lines/L1/broadcast"), {"planner", "admin"}, {"order_id": "V0003"}),
     "broadcast next": Route("POST", fixed("/lines/L1/broadcast-next"), {"planner", "admin"}, {"count": 1}),
@@ -105,6 +109,10 @@ ROUTES = {
     "count stock": Route("POST", fixed("/inventory/counts"), PLANT_FLOOR, {"item": "SEAT-L", "location": "BIN-2", "counted": 1}),
     "get purchasing plan": Route("GET", fixed("/purchasing/plan"), READERS),
     "list purchase orders": Route("GET", fixed("/purchasing/orders"), READERS),
+    "list forecasts": Route("GET", fixed("/purchasing/forecasts"), READERS | {"seats"}),
+    "list forecasts of a supplier": Route(
+        "GET", lambda api, number: f"/purchasing/forecasts?supplier={supplier(api, number)}", READERS | {"seats"}, per_object=True, foreign_status=403,
+    ),
     "place purchase order": Route(
         "POST", fixed("/purchasing/orders"), {"planner", "admin"}, {"item": "SEAT-L", "supplier": "SEATS", "quantity": 5, "due_at": "2026-12-08T06:00:00Z"},
     ),
@@ -208,3 +216,16 @@ def test_a_supplier_cannot_move_a_foreign_call_off_and_nothing_changes(floor: Ap
     response = floor.post("seats", f"/calloffs/{floor.foreign_calloff}/transitions", {"to": "CANCELLED"})
     assert response.status_code == 404
     assert floor.get("planner", f"/calloffs/{floor.foreign_calloff}").json() == before
+
+
+def test_a_supplier_lists_only_the_forecasts_sent_to_it(floor: Api):
+    periods = (ReceivedPeriod(date(2026, 12, 14), 40, Commitment.FIRM), ReceivedPeriod(date(2026, 12, 21), 60, Commitment.PLANNING))
+    floor.app.bus.handle(ReceiveForecasts("edifact:PLANT:ALL:F-MATRIX", tuple(
+        ReceivedForecast("", "PLANT", who, f"{who}-PART", None, "DOCK", "EA", "DELFOR", f"FC-{who}", date(2026, 12, 7), periods)
+        for who in ("SEATS", "ROOFS"))))
+    everything = floor.get("planner", "/purchasing/forecasts").json()["items"]
+    own = floor.get("seats", "/purchasing/forecasts").json()["items"]
+    assert {f["supplier"] for f in everything} == {"SEATS", "ROOFS"}
+    assert own and {f["supplier"] for f in own} == {"SEATS"}
+    assert len(own) == sum(f["supplier"] == "SEATS" for f in everything)
+    assert [f["cumulative"] for f in own] == [40, 100]

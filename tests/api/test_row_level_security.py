@@ -76,3 +76,19 @@ def test_the_unit_of_work_of_a_supplier_lists_only_its_call_offs_through_the_dat
     with uow:
         lines = uow.calloffs.lines(CallOffLineFilter())  # no supplier filter in the query
     assert lines and {ln.supplier for ln in lines} == {"SEATS"}
+
+
+def test_the_unit_of_work_of_a_supplier_lists_only_the_forecasts_sent_to_it_through_the_database(app_engine):
+    from datetime import date
+
+    from jisflow.domain.forecast import Commitment, ReceivedForecast, ReceivedPeriod
+    from jisflow.services.edi import ReceiveForecasts, forecasts
+
+    plant = bootstrap(SqlUnitOfWork(app_engine), clock=SimulatedClock(MONDAY_0700))
+    periods = (ReceivedPeriod(date(2026, 12, 14), 40, Commitment.FIRM),)
+    plant.bus.handle(ReceiveForecasts("edifact:PLANT:ALL:RLS", tuple(
+        ReceivedForecast("", "PLANT", who, f"{who}-PART", None, "DOCK", "EA", "DELFOR", "FC", None, periods) for who in ("SEATS", "ROOFS"))))
+    uow = SqlUnitOfWork(app_engine)
+    uow.tenant = "SEATS"
+    seen = forecasts(uow)  # no supplier filter in the query
+    assert seen and {ln.supplier for ln in seen} == {"SEATS"}

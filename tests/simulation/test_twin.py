@@ -8,7 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from collections import Counter
+
 from jisflow.domain.errors import ValidationError
+from jisflow.domain.execution import RecordKind
+from jisflow.domain.transport import ShipmentState
 from jisflow.services.unit_of_work import CallOffLineFilter
 from jisflow.simulation.report import render_report
 from jisflow.simulation.scenario import load_scenario, parse_scenario
@@ -72,16 +76,39 @@ def test_a_too_slow_truck_stops_the_line_by_the_minutes_worked_out_by_hand_and_n
     assert [(t.departed_at, t.parts) for t in result.trucks] == [(30, 1), (1830, 10)]
 
 
-def test_every_part_the_line_waited_for_was_called_off_by_the_real_handlers():
+def test_every_part_the_line_waited_for_was_called_off_racked_shipped_received_and_consumed_by_the_real_handlers():
     twin = Twin(parse_scenario(one_station(interval=5, transit=3)))
     result = twin.run()
 
-    with twin.app.uow:
-        stored = twin.app.uow.calloffs.lines(CallOffLineFilter(line="L1"))
+    uow = twin.app.uow
+    with uow:
+        stored = uow.calloffs.lines(CallOffLineFilter(line="L1"))
+        records = uow.execution.records(line="L1")
+        shipments = uow.execution.shipments("L1", tuple(ShipmentState))
+        racks = uow.execution.racks("L1")
+        audit_trail = uow.outbox.pending(limit=10_000)
     assert {(ln.order_id, ln.family) for ln in stored} == {(p.order_id, p.family) for p in result.parts}
     assert len(stored) == result.kpis()["calloff_lines"] == 60
-    assert {ln.state.value for ln in stored} == {"ACKNOWLEDGED"}
     assert all(ln.supplier == "SEATCO" for ln in stored)
+    kinds = Counter(r.kind for r in records)
+    departed = [p for p in result.parts if p.departed_at is not None]
+    arrived = [p for p in result.parts if p.arrived_at is not None]
+    consumed = [p for p in result.parts if p.consumed_at is not None]
+    # every part the twin loaded was picked, packed and despatched by the supplier's floor
+    # commands, every part that arrived was received against the ASN, every fitted part backflushed
+    assert kinds[RecordKind.PICKED] == kinds[RecordKind.PACKED] == kinds[RecordKind.DESPATCHED] == len(departed) > 0
+    assert kinds[RecordKind.RECEIVED] == len(arrived)
+    assert kinds[RecordKind.CONSUMED] == len(consumed) == result.kpis()["vehicles_built"]
+    assert {(r.order_id, r.family) for r in records if r.kind is RecordKind.CONSUMED} == {(p.order_id, p.family) for p in consumed}
+    # one shipment per truck, each received at the plant when the twin's truck arrived
+    assert len(shipments) == len(result.trucks)
+    assert sorted(twin.sec(s.received_at) for s in shipments if s.received_at) == sorted(t.arrived_at for t in result.trucks if t.arrived_at <= twin.sec(twin.end))
+    assert {r.shipment for r in racks if r.shipment} == {s.id for s in shipments}
+    states = Counter(ln.state.value for ln in stored)
+    assert states["CONSUMED"] == len(consumed)
+    assert states["DELIVERED"] == len(arrived) - len(consumed)
+    assert result.handler_calls["DespatchShipment"] == result.handler_calls["UpdateEta"] == len(shipments)
+    assert audit_trail == []  # every message the handlers wrote went out through the relay
 
 
 def random_two_hours() -> dict:
@@ -155,7 +182,7 @@ def test_the_report_is_one_offline_page_with_its_charts(tmp_path):
     result = simulate(parse_scenario(one_station(interval=30, transit=15)))
     page = render_report(result)
 
-    assert page.count("<svg") == 3
+    assert page.count("<svg") == 4
     assert "SEATCO / SEAT" in page
     assert "http://" not in page and "https://" not in page and "<script" not in page
 

@@ -307,3 +307,29 @@ def test_working_time_between_agrees_with_add(calendar, start, duration):
     assert calendar.working_time_between(start, end) == duration
     assert sum((b - a for a, b in calendar.working_windows(start, end)), timedelta()) == duration
     assert not duration or calendar.is_working(end - timedelta(microseconds=1))
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.datetimes(min_value=datetime(2026, 3, 20), max_value=datetime(2026, 11, 10), timezones=st.just(BERLIN)),
+    st.integers(min_value=0, max_value=3 * 24 * 3600),
+)
+def test_a_working_time_question_asked_again_gets_the_answer_a_fresh_calendar_gives(start: datetime, seconds: int):
+    remembering = LineCalendar("Europe/Berlin", (EARLY, LATE), frozenset({GOOD_FRIDAY, EASTER_MONDAY}))
+    duration = timedelta(seconds=seconds)
+    first = remembering.add_working_time(start, duration)
+    again = remembering.add_working_time(start.astimezone(UTC), duration)  # the same instant, another zone
+    fresh = LineCalendar("Europe/Berlin", (EARLY, LATE), frozenset({GOOD_FRIDAY, EASTER_MONDAY}))
+    assert first == again == fresh.add_working_time(start, duration)
+    assert again.tzinfo is UTC
+    assert remembering.next_working_time(start) == fresh.next_working_time(start)
+
+
+def test_a_naive_time_is_refused_even_when_the_same_wall_clock_was_asked_with_a_zone():
+    aware = utc(2026, 6, 1, 8)
+    TWO_SHIFTS.add_working_time(aware, timedelta(minutes=5))
+    TWO_SHIFTS.next_working_time(aware)
+    with pytest.raises(CalendarError):
+        TWO_SHIFTS.add_working_time(aware.replace(tzinfo=None), timedelta(minutes=5))
+    with pytest.raises(CalendarError):
+        TWO_SHIFTS.next_working_time(aware.replace(tzinfo=None))

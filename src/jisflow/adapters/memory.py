@@ -17,7 +17,7 @@ from jisflow.domain.alerts import Alert
 from jisflow.domain.calloff import CallOff, CallOffLine, SummarizedCall
 from jisflow.domain.errors import NotFound
 from jisflow.domain.plant import Line, Plant
-from jisflow.domain.sequence import ChainEntry, LineFeedState, PearlChain, SequenceChange, Vehicle
+from jisflow.domain.sequence import ChainEntry, LineFeedState, PearlChain, SequenceChange, VehicleStatus
 from jisflow.adapters.memory_execution import ExecutionState, MemoryExecutionRepository
 from jisflow.adapters.memory_inventory import InventoryState, MemoryInventoryRepository, MemoryPurchasingRepository
 from jisflow.services import unit_of_work as ports
@@ -30,13 +30,16 @@ class MemoryStore:
 
     plants: dict[str, tuple[Plant, dict[str, Any]]] = field(default_factory=dict)
     entries: dict[str, dict[str, ChainEntry]] = field(default_factory=dict)  # line -> order id -> entry
+    unsettled: dict[str, set[str]] = field(default_factory=dict)  # line -> order ids of entries not broadcast
     feeds: dict[str, LineFeedState] = field(default_factory=dict)
     changes: list[SequenceChange] = field(default_factory=list)
     calloffs: dict[str, CallOff] = field(default_factory=dict)
     calloffs_of_vehicle: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # (line, order) -> numbers
+    lines_in_state: dict[Any, dict[int, CallOffLine]] = field(default_factory=dict)  # state -> line id -> line
     calls: dict[tuple, SummarizedCall] = field(default_factory=dict)
     alerts: list[Alert] = field(default_factory=list)
     outbox: list[ports.OutboxMessage] = field(default_factory=list)
+    outbox_unpublished: dict[int, int] = field(default_factory=dict)  # message id -> index in outbox, oldest first
     inbox: dict[str, datetime] = field(default_factory=dict)
     inventory: InventoryState = field(default_factory=InventoryState)
     execution: ExecutionState = field(default_factory=ExecutionState)
@@ -77,11 +80,11 @@ class MemoryPlantRepository(ports.PlantRepository):
 
 
 def _copy_entry(entry: ChainEntry) -> ChainEntry:
-    """A private copy of a chain entry (much cheaper than deepcopy on a hot path)."""
-    v = entry.vehicle
-    return ChainEntry(
-        Vehicle.restore(v.order_id, v.model, dict(v.options), v.vin), entry.seq_no, entry.status, entry.broadcast_at, entry.flagged, entry.id
-    )
+    """A private copy of a chain entry (much cheaper than deepcopy on a hot path). The vehicle
+    is shared: a vehicle is never changed in place (a spec change makes a new one)."""
+    new = object.__new__(ChainEntry)
+    new.__dict__.update(entry.__dict__)
+    return new
 
 
 class MemoryChainRepository(ports.ChainRepository):
@@ -89,9 +92,15 @@ class MemoryChainRepository(ports.ChainRepository):
         self._s = staged
 
     def get(self, line: Line) -> PearlChain:
-        entries = [_copy_entry(e) for e in self._s.store.entries.get(line.code, {}).values()]
-        feed = replace(self._s.store.feeds.get(line.code, LineFeedState()))
-        return PearlChain(line, entries, feed)
+        # A broadcast entry is history: the chain changes only planned entries (and the one it
+        # broadcasts), so broadcast entries are handed out as they are stored, the rest copied.
+        store = self._s.store
+        by_order = dict(store.entries.get(line.code, {}))
+        for order_id in store.unsettled.get(line.code, ()):
+            by_order[order_id] = _copy_entry(by_order[order_id])
+        planned = sorted((by_order[o] for o in store.unsettled.get(line.code, ()) if by_order[o].status is VehicleStatus.PLANNED), key=lambda e: e.seq_no)
+        feed = replace(store.feeds.get(line.code, LineFeedState()))
+        return PearlChain.restore(line, by_order, planned, feed)
 
     def save(self, chain: PearlChain) -> None:
         dirty = [_copy_entry(e) for e in chain.dirty.values()]
@@ -100,10 +109,15 @@ class MemoryChainRepository(ports.ChainRepository):
 
         def apply(st: MemoryStore) -> None:
             line_entries = st.entries.setdefault(chain.line_code, {})
+            unsettled = st.unsettled.setdefault(chain.line_code, set())
             for entry in dirty:
                 if entry.id is None:
                     entry.id = next(st.ids)
                 line_entries[entry.order_id] = entry
+                if entry.status is VehicleStatus.BROADCAST:
+                    unsettled.discard(entry.order_id)
+                else:
+                    unsettled.add(entry.order_id)
             st.feeds[chain.line_code] = feed
             st.changes.extend(changes)
 
@@ -112,10 +126,18 @@ class MemoryChainRepository(ports.ChainRepository):
         chain.changes.clear()
         chain.feed_dirty = False
 
+    def changes(self, line_code: str, after: int = 0, limit: int | None = None) -> list[tuple[int, SequenceChange]]:
+        found = [(i, ch) for i, ch in enumerate(self._s.store.changes, start=1) if i > after and ch.line == line_code]
+        return found if limit is None else found[:limit]
+
 
 def _copy_line(line: CallOffLine) -> CallOffLine:
-    """A private copy of a call-off line: every field but the event list is immutable."""
-    return replace(line, events=[])
+    """A private copy of a call-off line: every field but the event list is immutable, so a
+    shallow copy of its fields with a new event list will do (no ``__init__`` on a hot path)."""
+    new = object.__new__(CallOffLine)
+    new.__dict__.update(line.__dict__)
+    new.events = []
+    return new
 
 
 class MemoryCallOffRepository(ports.CallOffRepository):
@@ -130,6 +152,7 @@ class MemoryCallOffRepository(ports.CallOffRepository):
                 line.id = next(st.ids)
                 line.events = []
                 st.calloffs_of_vehicle.setdefault((line.line, line.order_id), set()).add(snapshot.number)
+                st.lines_in_state.setdefault(line.state, {})[line.id] = line
             st.calloffs[snapshot.number] = snapshot
 
         self._s.stage(apply)
@@ -157,19 +180,28 @@ class MemoryCallOffRepository(ports.CallOffRepository):
         }
 
     def save_lines(self, lines: Iterable[CallOffLine]) -> None:
-        snapshot = [replace(copy.deepcopy(ln), events=[]) for ln in lines]
+        snapshot = [_copy_line(ln) for ln in lines]
 
         def apply(st: MemoryStore) -> None:
             for new in snapshot:
                 calloff = st.calloffs[new.number]
+                for old in calloff.lines:
+                    if old.id == new.id:
+                        st.lines_in_state.get(old.state, {}).pop(old.id, None)
+                st.lines_in_state.setdefault(new.state, {})[new.id] = new  # type: ignore[index]
                 calloff.lines = [new if old.id == new.id else old for old in calloff.lines]
 
         self._s.stage(apply)
 
     def lines(self, where: ports.CallOffLineFilter) -> list[CallOffLine]:
+        if where.states:  # only the lines in those states, from the index
+            index = self._s.store.lines_in_state
+            candidates: Iterable[CallOffLine] = [ln for state in dict.fromkeys(where.states) for ln in index.get(state, {}).values()]
+        else:
+            candidates = self._all_lines()
         found = [
-            copy.deepcopy(ln)
-            for ln in self._all_lines()
+            _copy_line(ln)
+            for ln in candidates
             if (where.line is None or ln.line == where.line)
             and (where.supplier is None or ln.supplier == where.supplier)
             and (not where.states or ln.state in where.states)
@@ -278,24 +310,37 @@ class MemoryOutbox(ports.Outbox):
 
     def add(self, topic: str, key: str, payload: dict[str, Any], at: datetime) -> None:
         body = copy.deepcopy(payload)
-        self._s.stage(lambda st: st.outbox.append(ports.OutboxMessage(next(st.ids), topic, key, body, at)))
-
-    def pending(self, limit: int = 100) -> list[ports.OutboxMessage]:
-        return [m for m in self._s.store.outbox if m.published_at is None][:limit]
-
-    def mark_published(self, ids: Sequence[int], at: datetime) -> None:
-        wanted = set(ids)
 
         def apply(st: MemoryStore) -> None:
-            st.outbox = [replace(m, published_at=at) if m.id in wanted else m for m in st.outbox]
+            message = ports.OutboxMessage(next(st.ids), topic, key, body, at)
+            st.outbox_unpublished[message.id] = len(st.outbox)
+            st.outbox.append(message)
+
+        self._s.stage(apply)
+
+    def pending(self, limit: int = 100) -> list[ports.OutboxMessage]:
+        st = self._s.store
+        return [st.outbox[i] for i in itertools.islice(st.outbox_unpublished.values(), limit)]
+
+    def mark_published(self, ids: Sequence[int], at: datetime) -> None:
+        wanted = list(ids)
+
+        def apply(st: MemoryStore) -> None:
+            for message_id in wanted:
+                i = st.outbox_unpublished.pop(message_id, None)
+                if i is not None:
+                    st.outbox[i] = replace(st.outbox[i], published_at=at)
 
         self._s.stage(apply)
 
     def mark_failed(self, ids: Sequence[int]) -> None:
-        wanted = set(ids)
+        wanted = list(ids)
 
         def apply(st: MemoryStore) -> None:
-            st.outbox = [replace(m, attempts=m.attempts + 1) if m.id in wanted else m for m in st.outbox]
+            for message_id in wanted:
+                i = st.outbox_unpublished.get(message_id)
+                if i is not None:
+                    st.outbox[i] = replace(st.outbox[i], attempts=st.outbox[i].attempts + 1)
 
         self._s.stage(apply)
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from jisflow.domain.errors import NotFound, Problem
+from jisflow.domain.forecast import ForecastLine
+from jisflow.domain.forecast import Key as ForecastKey
 from jisflow.domain.inventory import Balance, Item, ItemStock, Location, LotKind, Movement, Reservation
 from jisflow.domain.purchasing import BomLine, OrderState, Policy, PurchaseOrder
 from jisflow.services.inventory_ports import InventoryRepository, PurchasingRepository, StockRow
@@ -26,6 +28,7 @@ class InventoryState:
     orders: dict[str, PurchaseOrder] = field(default_factory=dict)
     policies: dict[str, Policy] = field(default_factory=dict)
     bom: dict[tuple[str, str], BomLine] = field(default_factory=dict)
+    forecasts: dict[ForecastKey, ForecastLine] = field(default_factory=dict)
     next_id: int = 1
 
 
@@ -185,3 +188,19 @@ class MemoryPurchasingRepository(PurchasingRepository):
 
     def bom(self) -> list[BomLine]:
         return [b for _, b in sorted(self._st.bom.items())]
+
+    def forecasts(self, *, supplier: str | None = None, partner: str | None = None, item: str | None = None) -> list[ForecastLine]:
+        return [
+            ln for _, ln in sorted(self._st.forecasts.items())
+            if (supplier is None or ln.supplier == supplier) and (partner is None or ln.partner == partner) and (item is None or ln.item == item)
+        ]
+
+    def replace_forecasts(self, remove: Iterable[ForecastKey], add: Iterable[ForecastLine]) -> None:
+        gone, new = list(remove), list(add)
+
+        def apply(st) -> None:
+            for key in gone:
+                st.inventory.forecasts.pop(key, None)
+            st.inventory.forecasts.update({ln.key: ln for ln in new})
+
+        self._s.stage(apply)

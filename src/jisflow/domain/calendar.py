@@ -38,6 +38,10 @@ DAY = timedelta(days=1)
 WEEK = timedelta(days=7)
 SEARCH_HORIZON_DAYS = 400
 """A search for working time gives up after this many days in a row without any."""
+MEMO_SIZE = 50_000
+"""Answers of ``add_working_time`` and ``next_working_time`` a calendar remembers (then it
+starts afresh): planned broadcast times and need times fall on the same takt grid again and
+again, so most questions have been asked before."""
 
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -111,6 +115,7 @@ class LineCalendar:
                 problems.add("non_working_days", f"{day!r} is not a date")
         problems.raise_if_any(f"line calendar ({self.timezone}) is invalid", CalendarError)
         object.__setattr__(self, "_hash", hash((self.timezone, self.shifts, self.non_working_days)))
+        object.__setattr__(self, "_memo", {})
 
     def __hash__(self) -> int:
         # computed once: the calendar keys the per-day window cache on every time calculation
@@ -170,8 +175,20 @@ class LineCalendar:
 
         Raises CalendarError when no working time follows within the search horizon.
         """
+        if type(t) is datetime:
+            found = self._memo.get((t, None))  # type: ignore[attr-defined]
+            if found is not None:
+                return found
         start, _ = next(self._windows_after(_aware(t, "t")))
+        self._remember((t, None), start)
         return start
+
+    def _remember(self, key: tuple[datetime, timedelta | None], answer: datetime) -> None:
+        """Keep an answer (only answers, so bad arguments are refused every time)."""
+        memo = self._memo  # type: ignore[attr-defined]
+        if len(memo) >= MEMO_SIZE:
+            memo.clear()
+        memo[key] = answer
 
     def add_working_time(self, start: datetime, duration: timedelta) -> datetime:
         """The instant reached after ``duration`` of working time counted from ``start``.
@@ -181,8 +198,15 @@ class LineCalendar:
         runs out exactly at the end of a window (a break, the end of a shift), that end is
         returned, not the start of the next window.
         """
-        start = _aware(start, "start")
-        remaining = _duration(duration)
+        if type(start) is datetime and type(duration) is timedelta:
+            found = self._memo.get((start, duration))  # type: ignore[attr-defined]
+            if found is not None:
+                return found
+        answer = self._add_working_time(_aware(start, "start"), _duration(duration))
+        self._remember((start, duration), answer)
+        return answer
+
+    def _add_working_time(self, start: datetime, remaining: timedelta) -> datetime:
         if not remaining:
             return self.next_working_time(start)
         windows = self._windows_after(start)

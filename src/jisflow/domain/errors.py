@@ -14,7 +14,10 @@ raises one error that carries them all (``problems``), so a user fixes a file in
     │   └── FrozenZoneViolation    a change inside the frozen zone without an override
     ├── CalendarError              a calendar with no working time where some is needed
     ├── ExplosionError             no variant rule or several rules match a vehicle
-    └── IllegalTransition          a call-off line state change the state machine forbids
+    ├── IllegalTransition          a call-off line state change the state machine forbids
+    └── Contention                 the database could not serialize the command against
+                                   concurrent ones (serialization failure, deadlock, lock
+                                   timeout) even after retries; nothing was applied, try again
 """
 
 from __future__ import annotations
@@ -85,6 +88,17 @@ class ExplosionError(JisflowError):
 
 class IllegalTransition(JisflowError):
     code = "illegal_transition"
+
+
+class Contention(JisflowError):
+    """A transaction lost a race with concurrent ones and was rolled back: nothing of it was
+    applied, and running it again may well succeed (``retry_after`` seconds from now)."""
+
+    code = "contention"
+
+    def __init__(self, message: str, *, retry_after: int = 1, problems: list[Problem] | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, problems=problems)
 
 
 @dataclass

@@ -101,6 +101,8 @@ RANK = attrgetter("need_time", "seq_no", "line", "order_id")
 _QUANTITY = attrgetter("quantity")
 _VEHICLE = attrgetter("line", "order_id")
 _TAKT = attrgetter("takt_seconds")
+_ORDER_ID = attrgetter("order_id")
+_AT = attrgetter("at")
 
 
 def project_item(
@@ -121,13 +123,13 @@ def project_item(
     carried into the segment).
     """
     lines = demands if isinstance(demands, list) else list(demands)
-    incoming = sorted(supplies, key=lambda s: s.at)
+    incoming = sorted(supplies, key=_AT)
     if with_steps:
         return _project_stepwise(item, on_hand, incoming, lines, now, working_time)
     cumulative = list(accumulate(map(_QUANTITY, lines)))
     first: Demand | None = None
     short_units = 0
-    short_vehicles: dict[tuple[str, str], int] = {}
+    short: list[Demand] = []
     base, lo = on_hand, 0
     cuts = [(bisect.bisect_left(lines, s.at, key=NEED_TIME), s.quantity) for s in incoming]
     for hi, quantity in [*cuts, (len(lines), 0)]:
@@ -137,13 +139,20 @@ def project_item(
                 short_units += cumulative[hi - 1] - max(base, cumulative[lo - 1] if lo else 0)
                 if first is None:
                     first = lines[k]
-                tail = lines[k:hi]
-                short_vehicles.update(zip(map(_VEHICLE, tail), map(_TAKT, tail)))
+                short += lines[k:hi]
             lo = hi
         base += quantity
-    expected = sum(s.quantity for s in incoming)
+    expected = sum(map(_QUANTITY, incoming))
     total = cumulative[-1] if cumulative else 0
-    return _result(item, on_hand, expected, total, on_hand + expected - total, first, short_units, sum(short_vehicles.values()), now, working_time, ())
+    return _result(item, on_hand, expected, total, on_hand + expected - total, first, short_units, _risk_seconds(short), now, working_time, ())
+
+
+def _risk_seconds(short: list[Demand]) -> int:
+    """One takt per vehicle left short. A vehicle usually needs an item once (its order ids
+    are then all different, and each line counts); otherwise each vehicle counts once."""
+    if len(set(map(_ORDER_ID, short))) == len(short):
+        return sum(map(_TAKT, short))
+    return sum(dict(zip(map(_VEHICLE, short), map(_TAKT, short))).values())
 
 
 def _project_stepwise(item: str, on_hand: int, incoming: list[Supply], demands: list[Demand], now: datetime, working_time: WorkingTime) -> ItemProjection:

@@ -186,6 +186,16 @@ class PearlChain:
         self.dirty: dict[str, ChainEntry] = {}  # entries to write back, by order id
         self.feed_dirty = False
 
+    @classmethod
+    def restore(cls, line: Line, by_order: dict[str, ChainEntry], planned: list[ChainEntry], feed: LineFeedState | None = None) -> PearlChain:
+        """Rebuild a stored chain from its entries by order id and its planned entries in
+        sequence order, as the repository keeps them (no pass over every entry). The chain
+        takes both containers over."""
+        chain = cls(line, (), feed)
+        chain._by_order = by_order
+        chain._planned = planned
+        return chain
+
     # ------------------------------------------------------------------ queries
     @property
     def line_code(self) -> str:

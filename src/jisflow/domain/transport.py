@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from jisflow.domain.calendar import LineCalendar
 from jisflow.domain.errors import ValidationError
+from jisflow.domain.projection import Supply
 from jisflow.domain.racks import Rack
 
 
@@ -97,6 +98,24 @@ class Shipment:
     @property
     def unloading_sequence(self) -> list[str]:
         return list(reversed(self.racks))
+
+
+def shipment_parts(shipment: Shipment) -> list[tuple[str, str, str]]:
+    """(part number, order id, family) of every slot of the shipment's despatch advice."""
+    return [(s["part_number"], s["order_id"], s["family"]) for rack in shipment.asn for s in rack["slots"]]
+
+
+def expected_receipts(shipment: Shipment, items: Set[str], quantities: Mapping[tuple[str, str], int]) -> list[Supply]:
+    """What a despatched truck brings of ``items``: one expected receipt per part number at the
+    truck's ETA, counting each slot with its call-off quantity (``quantities`` by order id and
+    family; one when unknown). A truck not yet on the road, or received, brings nothing more."""
+    if shipment.state is not ShipmentState.DEPARTED:
+        return []
+    totals: dict[str, int] = {}
+    for part, order_id, family in shipment_parts(shipment):
+        if part in items:
+            totals[part] = totals.get(part, 0) + quantities.get((order_id, family), 1)
+    return [Supply(part, shipment.eta, quantity, shipment.id) for part, quantity in sorted(totals.items())]
 
 
 def new_shipment_id() -> str:

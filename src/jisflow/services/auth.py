@@ -7,6 +7,8 @@ change they make is written to the audit log in the same transaction.
 from __future__ import annotations
 
 import abc
+import hashlib
+import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -102,6 +104,26 @@ def revoke_key(uow: AbstractUnitOfWork, clock: Clock, key_id: str) -> None:
         uow.commit()
 
 
+_VERIFIED: dict[str, tuple[str, bytes]] = {}
+"""Key id -> (its stored hash, SHA-256 of the secret that matched it). scrypt runs once per
+key and process, not once per request; the key and its user are still read (revocation,
+deactivation) on every request, and a changed stored hash is checked afresh."""
+_VERIFIED_MAX = 10_000
+
+
+def _secret_matches(key_id: str, secret: str, stored: str) -> bool:
+    digest = hashlib.sha256(secret.encode()).digest()
+    known = _VERIFIED.get(key_id)
+    if known is not None and known[0] == stored and hmac.compare_digest(known[1], digest):
+        return True
+    if not secret_matches(secret, stored):
+        return False
+    if len(_VERIFIED) >= _VERIFIED_MAX:
+        _VERIFIED.clear()
+    _VERIFIED[key_id] = (stored, digest)
+    return True
+
+
 def authenticate(uow: AbstractUnitOfWork, token: str) -> Principal:
     """The principal a token stands for; Unauthenticated otherwise (never says which part failed)."""
     parts = split_token(token)
@@ -111,6 +133,6 @@ def authenticate(uow: AbstractUnitOfWork, token: str) -> Principal:
     with uow:
         key = uow.accounts.key(key_id)
         user = uow.accounts.user(key.user) if key is not None else None
-    if key is None or user is None or key.revoked_at is not None or not user.active or not secret_matches(secret, key.secret_hash):
+    if key is None or user is None or key.revoked_at is not None or not user.active or not _secret_matches(key_id, secret, key.secret_hash):
         raise Unauthenticated("unknown, revoked or wrong token")
     return principal_of(user, key)

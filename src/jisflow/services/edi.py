@@ -7,6 +7,11 @@ from any call-off. An interchange is applied once: its key (sender, receiver, co
 reference) goes to the inbox, and a replay is acknowledged without being applied again. A
 call-off number already stored with the same lines is a replay too; with other lines it is a
 conflict and the whole interchange is refused. Nothing of a refused interchange is applied.
+
+Forecasts (DELFOR, VDA 4905, X12 830/862) go to the purchasing side's forecast schedules
+(``ReceiveForecasts``): one line per partner, supplier, item, unloading point and period; a
+newer forecast supersedes the older one for the same item within its horizon
+(``jisflow.domain.forecast``). They are idempotent by the interchange key in the same way.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from jisflow.domain.calloff import CallOff, CallOffLine, CallOffState
+from jisflow.domain import forecast as fc
 from jisflow.domain.errors import ConflictError, NotFound, ProblemCollector
 from jisflow.domain.sequence import unroll
 from jisflow.services.clock import Clock
@@ -122,6 +128,56 @@ def calloffs_for_export(uow: AbstractUnitOfWork, numbers: list[str]) -> list[Cal
         return [uow.calloffs.get(number) for number in numbers]
 
 
+@dataclass(frozen=True)
+class ReceiveForecasts(Command):
+    """Store the forecasts of one received interchange (idempotent by its key)."""
+
+    interchange_key: str
+    forecasts: tuple[fc.ReceivedForecast, ...]
+    source: str = ""
+
+
+def receive_forecasts(cmd: ReceiveForecasts, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
+    now = clock.now()
+    with uow:
+        if uow.inbox.seen(cmd.interchange_key):
+            return Outcome(applied=False, duplicate=True, details={"interchange": cmd.interchange_key, "periods": 0, "parts": 0})
+        fc.check(cmd.forecasts)
+        stored: list[fc.ForecastLine] = []
+        for partner, supplier, item in sorted({rf.scope[:3] for rf in cmd.forecasts}):
+            stored.extend(uow.purchasing.forecasts(partner=partner, supplier=supplier, item=item))
+        plan = fc.supersede(stored, cmd.forecasts, cmd.interchange_key, now)
+        uow.purchasing.replace_forecasts(plan.remove, plan.add)
+        uow.inbox.add(cmd.interchange_key, now)
+        uow.commit()
+    return Outcome(details={
+        "interchange": cmd.interchange_key, "parts": len(cmd.forecasts) - len(plan.stale), "periods": plan.periods,
+        "superseded": len(plan.remove), "stale": plan.stale,
+    })
+
+
+def despatched_shipment(uow: AbstractUnitOfWork, shipment_id: str) -> dict:
+    """The despatch advice data of a shipment that left, as its ``shipment.despatched`` event
+    carried it (to write the advice again); NotFound or ConflictError otherwise."""
+    with uow:
+        shipment = uow.execution.shipment(shipment_id)
+    if shipment is None:
+        raise NotFound(f"no shipment {shipment_id!r}")
+    if shipment.departed_at is None:
+        raise ConflictError(f"shipment {shipment_id} is {shipment.state.value}: it has not left, so it has no despatch advice")
+    return {
+        "shipment_id": shipment.id, "line": shipment.line, "supplier": shipment.supplier, "unloading_point": shipment.unloading_point,
+        "lane": shipment.lane, "departed_at": shipment.departed_at.isoformat(), "racks": list(shipment.asn),
+    }
+
+
+def forecasts(uow: AbstractUnitOfWork, *, supplier: str | None = None, partner: str | None = None, item: str | None = None) -> list[fc.ForecastLine]:
+    """The stored forecast lines (a supplier's own ones when ``supplier`` is given)."""
+    with uow:
+        return uow.purchasing.forecasts(supplier=supplier, partner=partner, item=item)
+
+
 COMMAND_HANDLERS: dict[type[Command], Callable[..., Outcome]] = {
     ReceiveCallOffs: receive_calloffs,
+    ReceiveForecasts: receive_forecasts,
 }

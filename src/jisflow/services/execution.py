@@ -24,7 +24,7 @@ from jisflow.domain import execution as ex
 from jisflow.domain import kpi
 from jisflow.domain.plant import Plant
 from jisflow.domain.racks import Rack, RackSlot, RackState, new_rack_id
-from jisflow.domain.transport import Lane, Shipment, ShipmentState, departure_time, latest_safe_arrival, load_plan, new_shipment_id
+from jisflow.domain.transport import Lane, Shipment, ShipmentState, departure_time, latest_safe_arrival, load_plan, new_shipment_id, shipment_parts
 from jisflow.services.clock import Clock
 from jisflow.services.commands import Command
 from jisflow.services import inventory
@@ -372,6 +372,10 @@ def plan_loads(cmd: PlanLoads, uow: AbstractUnitOfWork, clock: Clock) -> Outcome
         lanes: dict[str, Lane] = {}
         problems = ProblemCollector()
         for rack in uow.execution.racks(cmd.line, (RackState.CLOSED,)):
+            if not rack.slots:  # every part left it after it closed (expedited, pulled): nothing to load
+                rack.state = RackState.EMPTIED
+                work.racks[rack.id] = rack
+                continue
             lane = setup.lane_for(rack.supplier, rack.unloading_point)
             if lane is None:
                 problems.add(f"rack {rack.id}", f"no lane from {rack.supplier} to {rack.unloading_point}")
@@ -470,7 +474,16 @@ def despatch_shipment(cmd: DespatchShipment, uow: AbstractUnitOfWork, clock: Clo
         _despatch(uow, work, shipment, [r for r in racks if r is not None], lane.transit)
         work.flush()
         uow.commit()
-    return Outcome(details={"shipment_id": shipment.id, "eta": shipment.eta.isoformat(), "late_risk": shipment.late_risk, "loading_order": shipment.racks})
+    outcome = Outcome(details={"shipment_id": shipment.id, "eta": shipment.eta.isoformat(), "late_risk": shipment.late_risk, "loading_order": shipment.racks})
+    _reproject_cargo(uow, shipment, now, outcome)
+    return outcome
+
+
+def _reproject_cargo(uow: AbstractUnitOfWork, shipment: Shipment, now: datetime, outcome: Outcome, also: Iterable[str] = ()) -> None:
+    """Project again the registered items a truck carries (its ETA feeds their projection)."""
+    with uow:
+        registered = uow.inventory.items()
+    inventory.reproject(uow, {part for part, _, _ in shipment_parts(shipment) if part in registered} | set(also), now, outcome)
 
 
 def update_eta(cmd: UpdateEta, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
@@ -489,7 +502,9 @@ def update_eta(cmd: UpdateEta, uow: AbstractUnitOfWork, clock: Clock) -> Outcome
         uow.execution.save_shipment(shipment)
         work.flush()
         uow.commit()
-    return Outcome(alerts=work.alerts, details={"shipment_id": shipment.id, "late_risk": shipment.late_risk})
+    outcome = Outcome(alerts=work.alerts, details={"shipment_id": shipment.id, "late_risk": shipment.late_risk})
+    _reproject_cargo(uow, shipment, now, outcome)
+    return outcome
 
 
 def order_emergency_delivery(cmd: OrderEmergencyDelivery, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
@@ -528,7 +543,9 @@ def order_emergency_delivery(cmd: OrderEmergencyDelivery, uow: AbstractUnitOfWor
         _despatch(uow, work, shipment, [express], lane.transit, {(ln.order_id, ln.family): ln})
         work.flush()
         uow.commit()
-    return Outcome(details={"shipment_id": shipment.id, "eta": shipment.eta.isoformat(), "rack_id": express.id})
+    outcome = Outcome(details={"shipment_id": shipment.id, "eta": shipment.eta.isoformat(), "rack_id": express.id})
+    _reproject_cargo(uow, shipment, now, outcome)
+    return outcome
 
 
 # --------------------------------------------------------------------------- plant side
@@ -571,7 +588,7 @@ def receive_shipment(cmd: ReceiveShipment, uow: AbstractUnitOfWork, clock: Clock
         work.flush()
         uow.commit()
     outcome = Outcome(alerts=work.alerts, details={"shipment_id": shipment.id, "parts": len(keys), "in_position": len(good), "discrepancies": discrepancies})
-    inventory.reproject(uow, items, now, outcome)
+    _reproject_cargo(uow, shipment, now, outcome, also=items)
     return outcome
 
 
@@ -681,7 +698,7 @@ def _ledger(uow: AbstractUnitOfWork, line: str, parts: list[CallOffLine], now: d
             except InsufficientStock as error:
                 short.problems.extend(Problem(f"{ln.order_id}/{ln.family}", p.what) for p in error.problems)
         short.raise_if_any(f"the ledger lacks {len(short.problems)} part(s) to backflush; nothing consumed", InsufficientStock)
-    uow.inventory.save(stocks.values())
+    inventory.save_stock(uow, stocks.values())
     return set(stocks)
 
 

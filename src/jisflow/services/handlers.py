@@ -78,8 +78,7 @@ def _settle(
         counting, reason, ahead, kept,
     )
     uow.chains.save(chain)
-    for calloff in result.new_calloffs:
-        uow.calloffs.add(calloff)
+    uow.calloffs.add_all(result.new_calloffs)
     if result.changed_lines:
         uow.calloffs.save_lines(result.changed_lines)
     if result.changed_calls:

@@ -1,6 +1,10 @@
 """Inventory commands and their handlers: the ledger (receive, move, adjust, count, backflush),
 reservations kept in step with the pearl chain, projections with shortage alerts, purchasing.
 
+Expected receipts are the open purchase orders (at their confirmed time) and the despatched
+shipments still on the road (at their ETA): despatch, a new ETA and the receipt project the
+items on the truck again.
+
 Every stock change goes through ``ItemStock`` aggregates loaded (and locked) by
 ``uow.inventory.load``. Right after the change commits, the projection of each item it touched
 is computed again, in a transaction of its own, and a ``ShortageProjected`` alert is raised
@@ -18,12 +22,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from jisflow.domain.alerts import AlertKind
-from jisflow.domain.errors import ExplosionError, NotFound, ProblemCollector, ValidationError
+from jisflow.domain.errors import NotFound, ProblemCollector, ValidationError
 from jisflow.domain.events import Event, SequenceChanged, SequenceImported, VehicleBroadcast
-from jisflow.domain.explosion import explode_vehicle
+from jisflow.domain.explosion import rule_problem
 from jisflow.domain.inventory import (
     InsufficientStock,
     Item,
+    ItemStock,
     Location,
     LotKind,
     Movement,
@@ -33,7 +38,7 @@ from jisflow.domain.inventory import (
     count_correction,
 )
 from jisflow.domain.plant import Plant, SupplyMode
-from jisflow.domain.projection import Demand, ItemProjection, project_item, shortage_alert
+from jisflow.domain.projection import Demand, ItemProjection, Supply, project_item, shortage_alert
 from jisflow.domain.purchasing import (
     BomLine,
     ForwardedDemand,
@@ -48,7 +53,9 @@ from jisflow.domain.purchasing import (
     plan,
     scan_card,
 )
-from jisflow.domain.sequence import PearlChain, VehicleStatus
+from jisflow.domain.sequence import PearlChain, Vehicle, VehicleStatus
+from jisflow.domain.transport import ShipmentState, expected_receipts, shipment_parts
+from jisflow.services.audit import SYSTEM, AuditEntry
 from jisflow.services.clock import Clock
 from jisflow.services.commands import Command
 from jisflow.services.handlers import Outcome, _now
@@ -215,6 +222,7 @@ def projections(uow: AbstractUnitOfWork, now: datetime, items: Iterable[str] | N
         raise NotFound(f"unknown item(s): {', '.join(missing)}")
     takts, working_time = _calendars(uow)
     balances = uow.inventory.balances(codes)
+    transit = in_transit(uow, set(codes))
     result = {}
     for code in codes:
         demands = [
@@ -222,8 +230,25 @@ def projections(uow: AbstractUnitOfWork, now: datetime, items: Iterable[str] | N
             for r in uow.inventory.reservations(item=code)
         ]
         supplies = [s for o in uow.purchasing.orders(item=code, open_only=True) if (s := o.supply()) is not None]
+        supplies += transit.get(code, [])
         result[code] = project_item(code, balances[code].on_hand, supplies, demands, now, working_time, with_steps)
     return result
+
+
+def in_transit(uow: AbstractUnitOfWork, items: Set[str]) -> dict[str, list[Supply]]:
+    """Despatched shipments still on the road, as expected receipts of ``items`` at their ETA
+    (per item, in the order the trucks are listed)."""
+    found: dict[str, list[Supply]] = {}
+    if not items:
+        return found
+    for shipment in uow.execution.shipments(states=(ShipmentState.DEPARTED,)):
+        vehicles = {order_id for part, order_id, _ in shipment_parts(shipment) if part in items}
+        if not vehicles:
+            continue
+        quantities = {key: ln.quantity for key, ln in uow.calloffs.live_lines_for(shipment.line, vehicles).items()}
+        for supply in expected_receipts(shipment, items, quantities):
+            found.setdefault(supply.item, []).append(supply)
+    return found
 
 
 def reproject(uow: AbstractUnitOfWork, codes: Iterable[str], now: datetime, outcome: Outcome) -> None:
@@ -254,10 +279,25 @@ def reproject(uow: AbstractUnitOfWork, codes: Iterable[str], now: datetime, outc
         uow.commit()
 
 
+def save_stock(uow: AbstractUnitOfWork, stocks: Iterable[ItemStock]) -> None:
+    """Write the items' stock back, and one audit entry for each movement, in the same
+    transaction: who moved how many of what, where, and why."""
+    stocks = list(stocks)
+    moved = [m for agg in stocks for m in agg.movements]  # saving clears them
+    uow.inventory.save(stocks)
+    uow.audit.append(
+        AuditEntry(
+            uow.actor if uow.actor != SYSTEM else m.actor, m.at, "stock.moved", f"{m.item}/{m.location}" + (f"/{m.lot}" if m.lot else ""),
+            None, {"quantity": m.quantity, "reason": m.reason.value, "reference": m.reference},
+        )
+        for m in moved
+    )
+
+
 def _post(uow: AbstractUnitOfWork, item: str, movements: list[Movement], now: datetime) -> Outcome:
     stocks = uow.inventory.load([item])
     stocks[item].post(movements)
-    uow.inventory.save(stocks.values())
+    save_stock(uow, stocks.values())
     return Outcome(details={"movements": len(movements)})
 
 
@@ -355,38 +395,84 @@ def count_stock(cmd: CountStock, uow: AbstractUnitOfWork, clock: Clock) -> Outco
             raise NotFound(f"location {cmd.location} does not exist")
         movements = count_correction(agg.stock, cmd.item, cmd.location, cmd.lot, cmd.counted, cmd.actor, now, "count")
         agg.post(movements)
-        uow.inventory.save(stocks.values())
+        save_stock(uow, stocks.values())
         outcome = Outcome(details={"movements": len(movements), "difference": sum(m.quantity for m in movements)})
         uow.commit()
     reproject(uow, [cmd.item], now, outcome)
     return outcome
 
 
+_SELECTIONS: dict[tuple[int, str, tuple[str, ...]], tuple[Plant, dict[tuple[str, frozenset[tuple[str, str]]], tuple | None]]] = {}
+"""Per plant (one parsed revision), line and set of families: the parts each vehicle spec
+(model and options) selects, or None when some family cannot select exactly one. A new plant
+revision is a new plant object, and a changed spec is a new key, so nothing goes stale."""
+_SELECTION_PLANTS = 16
+
+
+def _selections(plant: Plant, line_code: str, families: list) -> dict[tuple[str, frozenset[tuple[str, str]]], tuple | None]:
+    key = (id(plant), line_code, tuple(f.code for f in families))
+    cached = _SELECTIONS.get(key)
+    if cached is None or cached[0] is not plant:
+        if len(_SELECTIONS) >= _SELECTION_PLANTS:
+            _SELECTIONS.clear()
+        cached = _SELECTIONS[key] = (plant, {})
+    return cached[1]
+
+
+def _select(families: list, vehicle: Vehicle) -> tuple | None:
+    """(family, station, part, quantity) of every family that has a part for the vehicle, as
+    ``explode_vehicle`` finds them; None when the vehicle cannot be exploded."""
+    selected = []
+    for family in families:
+        rule, problem = rule_problem(family, vehicle)
+        if problem is not None:
+            return None
+        assert rule is not None
+        if rule.part_number is not None:
+            selected.append((family.code, family.station, rule.part_number, rule.quantity))
+    return tuple(selected)
+
+
 def line_demand(plant: Plant, chain: PearlChain, items: Iterable[str], now: datetime, built: Set[str] = frozenset()) -> dict[tuple[str, str, str], Reservation]:
     """The demand lines of every live vehicle of the chain whose part is a registered item,
     with need times from the actual (broadcast) or expected broadcast times; the ``built``
-    vehicles (every part consumed) are left out."""
+    vehicles (every part consumed) are left out.
+
+    The parts a vehicle spec selects are remembered per plant revision (``_SELECTIONS``) and
+    need times come from the calendar's memory, so a broadcast does not explode the whole chain
+    again; the result is what ``explode_vehicle`` gives vehicle by vehicle."""
     wanted = set(items)
     line = chain.line
     families = [f for f in plant.families_of_line(line.code) if any(r.part_number in wanted for r in f.rules)]
     if not families:
         return {}
+    selections = _selections(plant, line.code, families)
+    offsets = {s.code: line.takt * s.offset_takts for s in line.stations}
+    add_working_time = line.calendar.add_working_time
     planned_at = chain.planned_broadcast_times(now)
     demand: dict[tuple[str, str, str], Reservation] = {}
+    code = line.code
     for entry in chain.entries():
         if entry.order_id in built:
             continue
         at = entry.broadcast_at if entry.status is VehicleStatus.BROADCAST else planned_at.get(entry.order_id)
         if at is None:
             continue
+        vehicle = entry.vehicle
+        spec = (vehicle.model, frozenset(vehicle.options.items()))
         try:
-            lines = explode_vehicle(line, families, entry.vehicle, entry.seq_no, at)
-        except ExplosionError:
+            selected = selections[spec]
+        except KeyError:
+            selected = selections[spec] = _select(families, vehicle)
+        if selected is None:
             continue  # the chain's own handlers alert on a vehicle that cannot be exploded
-        for d in lines:
-            if d.part_number in wanted:
-                r = Reservation(d.part_number, d.line, d.order_id, d.family, d.seq_no, d.need_time, d.quantity)
-                demand[r.key] = r
+        need_times: dict[str, datetime] = {}
+        for family, station, part, quantity in selected:
+            if part in wanted:
+                need = need_times.get(station)
+                if need is None:
+                    need = need_times[station] = add_working_time(at, offsets[station])
+                demand[(code, entry.order_id, family)] = Reservation(part, code, entry.order_id, family, entry.seq_no, need, quantity)
     return demand
 
 
@@ -396,14 +482,19 @@ def sync_reservations(cmd: SyncReservations, uow: AbstractUnitOfWork, clock: Clo
     with uow:
         plant = uow.plants.of_line(cmd.line)
         items = uow.inventory.items()
-        existing = {r.key: r for r in uow.inventory.reservations(line=cmd.line, live_only=False)}
+        existing = {(r.line, r.order_id, r.family): r for r in uow.inventory.reservations(line=cmd.line, live_only=False)}
         if not existing and not any(r.part_number in items for f in plant.families_of_line(cmd.line) for r in f.rules):
             return Outcome(applied=False)
         chain = uow.chains.get(plant.line(cmd.line))
-        consumed = {k for k, r in existing.items() if r.consumed_at is not None}
-        built = {k[1] for k in consumed} - {k[1] for k, r in existing.items() if r.consumed_at is None}
+        consumed: set[tuple[str, str, str]] = set()
+        live: dict[tuple[str, str, str], Reservation] = {}
+        for k, r in existing.items():
+            if r.consumed_at is None:
+                live[k] = r
+            else:
+                consumed.add(k)
+        built = {k[1] for k in consumed} - {k[1] for k in live}
         desired = line_demand(plant, chain, items, now, built)
-        live = {k: r for k, r in existing.items() if r.consumed_at is None}
         added = [r for k, r in desired.items() if k not in existing]
         changed = [r for k, r in desired.items() if k in live and (live[k].item, live[k].seq_no, live[k].need_time, live[k].quantity) != (r.item, r.seq_no, r.need_time, r.quantity)]
         released = [r for k, r in live.items() if k not in desired or desired[k].item != r.item]
@@ -417,7 +508,7 @@ def sync_reservations(cmd: SyncReservations, uow: AbstractUnitOfWork, clock: Clo
                 upserts.setdefault(r.item, []).append(r)
         for item, demands in upserts.items():
             stocks[item].upsert(*demands)
-        uow.inventory.save(stocks.values())
+        save_stock(uow, stocks.values())
         outcome = Outcome(details={"added": len(added), "changed": len(changed), "released": len(released)})
         uow.commit()
     reproject(uow, touched, now, outcome)
@@ -434,7 +525,7 @@ def backflush_vehicle(cmd: BackflushVehicle, uow: AbstractUnitOfWork, clock: Clo
         moved = 0
         for r in lines:
             moved += len(stocks[r.item].consume(r.key, cmd.actor, now, f"{cmd.line}/{cmd.order_id}"))
-        uow.inventory.save(stocks.values())
+        save_stock(uow, stocks.values())
         outcome = Outcome(details={"movements": moved, "items": sorted(stocks)})
         uow.commit()
     reproject(uow, stocks, now, outcome)
@@ -457,7 +548,7 @@ def backflush_due(cmd: BackflushDue, uow: AbstractUnitOfWork, clock: Clock) -> O
                 consumed += 1
             except InsufficientStock:
                 uncovered.append((r.item, r.order_id))  # not covered: it stays open and projected short
-        uow.inventory.save(stocks.values())
+        save_stock(uow, stocks.values())
         outcome = Outcome(details={"consumed": consumed, "uncovered": uncovered})
         uow.commit()
     reproject(uow, stocks, now, outcome)

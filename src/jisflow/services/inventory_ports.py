@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from jisflow.domain.forecast import ForecastLine
+from jisflow.domain.forecast import Key as ForecastKey
 from jisflow.domain.inventory import Balance, Item, ItemStock, Location, LotKind, Movement, Reservation
 from jisflow.domain.purchasing import BomLine, Policy, PurchaseOrder
 
@@ -98,3 +100,11 @@ class PurchasingRepository(abc.ABC):
 
     @abc.abstractmethod
     def bom(self) -> list[BomLine]: ...
+
+    @abc.abstractmethod
+    def forecasts(self, *, supplier: str | None = None, partner: str | None = None, item: str | None = None) -> list[ForecastLine]:
+        """Stored customer forecast lines, by partner, supplier, item, unloading point and date."""
+
+    @abc.abstractmethod
+    def replace_forecasts(self, remove: Iterable[ForecastKey], add: Iterable[ForecastLine]) -> None:
+        """Drop the forecast lines with these keys, then store these lines."""

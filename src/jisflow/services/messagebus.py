@@ -1,12 +1,23 @@
 """The message bus: runs a command's handler, then delivers the events its unit of work
-committed to the in-process event handlers (after commit, never before)."""
+committed to the in-process event handlers (after commit, never before).
+
+A command whose transaction lost a race with concurrent ones (``Contention``: serialization
+failure, deadlock, lock timeout) was rolled back whole; the bus runs it again, after a
+bounded, exponentially growing back-off with full jitter (``RetryPolicy``). This is the one
+place where lost races are retried. A command is retried only while none of its transactions
+committed; when the attempts run out, ``Contention`` reaches the caller (the API answers 503
+with ``Retry-After``)."""
 
 from __future__ import annotations
 
 import logging
+import random
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from jisflow.domain.errors import Contention
 from jisflow.domain.events import Event
 from jisflow.services.clock import Clock
 from jisflow.services.commands import Command
@@ -20,6 +31,21 @@ log = logging.getLogger(__name__)
 EventHandler = Callable[[Event], Any]
 
 
+@dataclass(frozen=True)
+class RetryPolicy:
+    """At most ``attempts`` runs of a command; before run n+1 a pause drawn uniformly from
+    0 to ``min(cap, base * 2**n)`` seconds (full jitter, so racing workers spread out)."""
+
+    attempts: int = 6
+    base: float = 0.01
+    cap: float = 0.5
+    sleep: Callable[[float], None] = time.sleep
+    jitter: Callable[[float, float], float] = random.uniform
+
+    def pause(self, attempt: int) -> float:
+        return self.jitter(0.0, min(self.cap, self.base * 2**attempt))
+
+
 class MessageBus:
     def __init__(
         self,
@@ -27,11 +53,14 @@ class MessageBus:
         clock: Clock,
         event_handlers: dict[type[Event], list[EventHandler]] | None = None,
         command_handlers: dict[type[Command], CommandHandler] | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         self.uow = uow
         self.clock = clock
         self.command_handlers: dict[type[Command], CommandHandler] = dict(COMMAND_HANDLERS if command_handlers is None else command_handlers)
         self.event_handlers: dict[type[Event], list[EventHandler]] = {k: list(v) for k, v in (event_handlers or {}).items()}
+        self.retry = retry or RetryPolicy()
+        self.retried = 0  # runs of commands that lost a race and were run again
 
     def subscribe(self, event_type: type[Event], handler: EventHandler) -> None:
         """Also call ``handler`` for every committed event of this type (and its subclasses)."""
@@ -42,7 +71,24 @@ class MessageBus:
             handler = self.command_handlers[type(command)]
         except KeyError:
             raise TypeError(f"no handler for command {type(command).__name__}") from None
-        outcome = handler(command, self.uow, self.clock)
+        attempt = 0
+        while True:
+            commits = self.uow.commits
+            try:
+                outcome = handler(command, self.uow, self.clock)
+                break
+            except Contention as lost:
+                attempt += 1
+                if self.uow.commits != commits:  # part of it is in: running it again would apply that twice
+                    raise
+                if attempt >= self.retry.attempts:
+                    raise Contention(
+                        f"{type(command).__name__} lost {attempt} race(s) in a row with concurrent commands; nothing was applied, try again",
+                        retry_after=lost.retry_after, problems=lost.problems,
+                    ) from lost
+                log.info("%s lost a race (%s); running it again, attempt %d", type(command).__name__, lost.message, attempt + 1)
+                self.retried += 1
+                self.retry.sleep(self.retry.pause(attempt - 1))
         self._deliver(self.uow.collect_new_events())
         return outcome
 

@@ -19,6 +19,10 @@ log = logging.getLogger(__name__)
 
 
 class Publisher(Protocol):
+    """Delivers messages. A publisher may also have ``flush()``: then ``publish`` may only
+    queue, and the relay calls ``flush`` (which returns once all were delivered, or raises)
+    before it marks any message of the batch published."""
+
     def publish(self, topic: str, key: str, message_id: int, payload: dict[str, Any]) -> None:
         """Deliver one message or raise."""
 
@@ -66,6 +70,15 @@ def relay(uow: AbstractUnitOfWork, publisher: Publisher, clock: Clock, batch_siz
                 message.topic == "calloff.line_changed" and message.payload.get("new_state") == CallOffState.AMENDED.value
             ):
                 to_send.add(message.payload["number"])
+        flush = getattr(publisher, "flush", None)
+        if flush is not None and done:
+            try:
+                flush()
+            except Exception:
+                log.exception("publishing outbox messages %s to %s failed", done[0], done[-1])
+                uow.outbox.mark_failed(done)
+                report.failed += len(done)
+                done, to_send = [], set()
         now = clock.now()
         uow.outbox.mark_published(done, now)
         events = []

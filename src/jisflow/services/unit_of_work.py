@@ -19,7 +19,7 @@ from jisflow.domain.alerts import Alert, AlertKind
 from jisflow.domain.calloff import CallOff, CallOffLine, CallOffState, SummarizedCall
 from jisflow.domain.events import Event
 from jisflow.domain.plant import Line, Plant
-from jisflow.domain.sequence import PearlChain
+from jisflow.domain.sequence import PearlChain, SequenceChange
 from jisflow.services.audit import SYSTEM, AuditLog, entry_for
 from jisflow.services.execution_ports import ExecutionRepository
 from jisflow.services.inventory_ports import InventoryRepository, PurchasingRepository
@@ -62,6 +62,11 @@ class ChainRepository(abc.ABC):
     def save(self, chain: PearlChain) -> None:
         """Write back the chain's dirty entries, its feed state and its recorded changes."""
 
+    @abc.abstractmethod
+    def changes(self, line_code: str, after: int = 0, limit: int | None = None) -> list[tuple[int, SequenceChange]]:
+        """The line's change log in the order of recording: (position, change) for the changes
+        after position ``after``, at most ``limit`` of them."""
+
 
 @dataclass(frozen=True)
 class CallOffLineFilter:
@@ -76,6 +81,11 @@ class CallOffLineFilter:
 class CallOffRepository(abc.ABC):
     @abc.abstractmethod
     def add(self, calloff: CallOff) -> None: ...
+
+    def add_all(self, calloffs: Sequence[CallOff]) -> None:
+        """Add several call-offs; a store may write them at once."""
+        for calloff in calloffs:
+            self.add(calloff)
 
     @abc.abstractmethod
     def get(self, number: str) -> CallOff:
@@ -139,6 +149,11 @@ class Outbox(abc.ABC):
     @abc.abstractmethod
     def add(self, topic: str, key: str, payload: dict[str, Any], at: datetime) -> None: ...
 
+    def add_all(self, messages: Sequence[tuple[str, str, dict[str, Any]]], at: datetime) -> None:
+        """Add (topic, key, payload) messages in their order; a store may write them at once."""
+        for topic, key, payload in messages:
+            self.add(topic, key, payload, at)
+
     @abc.abstractmethod
     def pending(self, limit: int = 100) -> list[OutboxMessage]:
         """Unpublished messages, oldest first."""
@@ -179,6 +194,7 @@ class AbstractUnitOfWork(abc.ABC):
         self._committed: list[Event] = []
         self.actor: str = SYSTEM  # who the changes are made for: recorded in the audit log
         self.tenant: str | None = None  # the one supplier whose rows the database shows (None: all)
+        self.commits = 0  # transactions committed so far (the bus retries a command only before its first)
 
     def __enter__(self) -> AbstractUnitOfWork:
         self._published = []
@@ -190,13 +206,14 @@ class AbstractUnitOfWork(abc.ABC):
     def publish(self, events: Iterable[Event], at: datetime) -> None:
         """Record events: into the outbox and the audit log now (same transaction), to the bus
         after commit."""
-        entries = []
+        entries, messages = [], []
         for event in events:
             payload = event.to_payload()
-            self.outbox.add(event.topic, _event_key(payload), payload, at)
+            messages.append((event.topic, _event_key(payload), payload))
             entries.append(entry_for(event.topic, payload, self.actor, at))
             self._published.append(event)
         if entries:
+            self.outbox.add_all(messages, at)
             self.audit.append(entries)
 
     def collect_new_events(self) -> list[Event]:
@@ -206,6 +223,7 @@ class AbstractUnitOfWork(abc.ABC):
 
     def commit(self) -> None:
         self._commit()
+        self.commits += 1
         self._committed.extend(self._published)
         self._published = []
 

@@ -1,5 +1,6 @@
 """The HTML report of a twin run: one self-contained page (inline SVG, no scripts, no CDN)
-with the KPIs, the line-side stock over time, the line stops by cause and the truck timeline."""
+with the KPIs, the stock by supply mode and over time per mode, the line stops by cause and
+the truck timeline."""
 
 from __future__ import annotations
 
@@ -29,7 +30,9 @@ text{{font-size:11px}}</style></head><body>
 <h1>Simulation of plant {escape(result.plant)}, line {escape(result.line)}</h1>
 <p>scenario {escape(result.scenario)}, seed {result.seed}, {escape(kpis['start'])} to {escape(kpis['end'])} (UTC)</p>
 <h2>Key figures</h2><table>{rows}</table>
-<h2>Line-side stock over time</h2>{_stock_chart(result)}
+<h2>Stock by supply mode</h2>{_mode_table(kpis)}
+<h2>Stock over time per supply mode</h2>{_mode_chart(result)}
+<h2>JIS parts at the line side and at the dock over time</h2>{_stock_chart(result)}
 <h2>Line stops by cause</h2>{_stops_chart(kpis['line_stops'])}
 <h2>Truck timeline</h2>{_truck_chart(result)}
 </body></html>
@@ -67,15 +70,54 @@ def _stock_chart(result: TwinResult) -> str:
     )
 
 
+def _mode_table(kpis: dict[str, Any]) -> str:
+    head = "<tr><th>mode</th><th>families</th><th>avg stock</th><th>peak stock</th><th>handling touches</th><th>emergency deliveries</th></tr>"
+    rows = "".join(
+        f"<tr><td>{escape(mode)}</td><td>{m['families']}</td><td>{m['avg_stock']}</td><td>{m['peak_stock']}</td><td>{m['handling_touches']}</td><td>{m['emergency_deliveries']}</td></tr>"
+        for mode, m in kpis["by_mode"].items()
+    )
+    return f"<table>{head}{rows}</table>"
+
+
+def _mode_chart(result: TwinResult) -> str:
+    """One line per stock category (mode and place), in parts, over the sampled run."""
+    samples = result.level_series
+    if not samples:
+        return "<p>no samples</p>"
+    categories = sorted({k for _, levels in samples for k in levels})
+    if not categories:
+        return "<p>no stock</p>"
+    t0, t1 = samples[0][0], samples[-1][0]
+    top = max((v for _, levels in samples for v in levels.values()), default=0) or 1
+
+    def y(v: int) -> float:
+        return HEIGHT - PAD - (HEIGHT - 2 * PAD) * v / top
+
+    lines, legend = [], []
+    for i, cat in enumerate(categories):
+        colour = COLOURS[i % len(COLOURS)]
+        points = " ".join(f"{_x(t, t0, t1):.1f},{y(levels.get(cat, 0)):.1f}" for t, levels in samples)
+        lines.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"><title>{escape(cat)}</title></polyline>')
+        legend.append(f'<text x="{PAD + 150 * (i % 5)}" y="{12 + 13 * (i // 5)}" fill="{colour}">{escape(cat)}</text>')
+    return (
+        f'<svg width="{WIDTH}" height="{HEIGHT + 20}" role="img" aria-label="stock over time per supply mode">'
+        f'{"".join(legend)}{"".join(lines)}'
+        f'<text x="{PAD}" y="{HEIGHT + 5}">{escape(_clock(result, t0))}</text>'
+        f'<text x="{WIDTH - PAD - 80}" y="{HEIGHT + 5}">{escape(_clock(result, t1))}</text>'
+        f'<text x="{WIDTH - PAD - 120}" y="{HEIGHT - PAD + 12}">peak {top} parts</text></svg>'
+    )
+
+
 def _stops_chart(stops: list[dict[str, Any]]) -> str:
     if not stops:
         return "<p>the line never stopped</p>"
+    stops = [s for s in stops if s["minutes"] > 0] or stops
     top = max(s["minutes"] for s in stops) or 1
     bar = 22
     height = PAD + bar * len(stops)
     parts = []
     for i, s in enumerate(stops):
-        label = s["cause"] if s["supplier"] is None else f"{s['supplier']} / {s['family']}"
+        label = s["cause"] if s["supplier"] is None else f"{s['supplier']} / {s['family']}" + ("" if s["cause"] == "supplier" else f" ({s['cause']})")
         w = (WIDTH - 300) * s["minutes"] / top
         y = 10 + i * bar
         parts.append(f'<text x="5" y="{y + 14}">{escape(label)}</text>'
@@ -98,8 +140,10 @@ def _truck_chart(result: TwinResult) -> str:
         parts.append(f'<text x="5" y="{y + 14}">{escape(code)}</text>')
         for t in (t for t in result.trucks if t.supplier == code):
             x0, x1 = _x(t.departed_at, t0, t1) + 60, _x(t.arrived_at, t0, t1) + 60
+            colour = COLOURS[3] if t.emergency else COLOURS[i % len(COLOURS)]
+            what = "emergency delivery" if t.emergency else f"{t.parts} parts"
             parts.append(f'<rect x="{x0:.1f}" y="{y}" width="{max(x1 - x0, 1):.1f}" height="{lane - 8}" '
-                         f'fill="{COLOURS[i % len(COLOURS)]}" fill-opacity="0.6"><title>{t.parts} parts</title></rect>')
+                         f'fill="{colour}" fill-opacity="0.6"><title>{what}</title></rect>')
     return f'<svg width="{WIDTH + 60}" height="{height}" role="img" aria-label="truck timeline">{"".join(parts)}</svg>'
 
 

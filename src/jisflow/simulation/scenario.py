@@ -17,6 +17,12 @@ A scenario is a small YAML file::
       SITZ: {truck_interval_minutes: 90}
     line_side: {capacity: 40}    # parts per family at the line; more wait at the dock
     line_stoppages: {per_hour: 0.5, mean_minutes: 3}
+    emergency: {lead_minutes: 30} # expedite a part not on the road this close to its need
+    stock_fed:                   # JIT, KANBAN and STOCK families (sizes per part number)
+      container_quantity: 20     # parts per container (bin, tote, kanban)
+      safety_minutes: 60         # cover on top of the replenishment lead time
+      families:
+        FASTENERS: {container_quantity: 200, kanban_cards: 4}
 
 Every problem of a scenario is reported at once, each with the path of its field
 (``suppliers.SITZ.transit_minutes.max``).
@@ -24,6 +30,7 @@ Every problem of a scenario is reported at once, each with the path of its field
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from datetime import date
 from pathlib import Path
@@ -94,6 +101,39 @@ class LineStoppages(_Schema):
     mean_minutes: float = Field(3, gt=0)  # their mean length (exponential)
 
 
+class Emergency(_Schema):
+    lead_minutes: float = Field(30, gt=0)  # a part not on its way this close to its need is expedited
+
+
+class StockFedSettings(_Schema):
+    """How a JIT, KANBAN or STOCK family is sized; ``None`` fields are worked out from the
+    part's demand rate over the replenishment lead time plus the safety cover."""
+
+    container_quantity: int = Field(20, gt=0)
+    safety_minutes: float = Field(60, ge=0)
+    kanban_cards: int | None = Field(None, gt=0)
+    reorder_point: int | None = Field(None, ge=0)
+    order_quantity: int | None = Field(None, gt=0)
+    order_cover_minutes: float = Field(480, gt=0)  # STOCK: an order covers this much demand
+    replenish_minutes: float = Field(20, ge=0)  # STOCK: warehouse to line side (tugger)
+    review_minutes: float = Field(60, gt=0)  # STOCK: how often purchasing is planned
+
+
+class PartialStockFedSettings(_Schema):
+    container_quantity: int | None = Field(None, gt=0)
+    safety_minutes: float | None = Field(None, ge=0)
+    kanban_cards: int | None = Field(None, gt=0)
+    reorder_point: int | None = Field(None, ge=0)
+    order_quantity: int | None = Field(None, gt=0)
+    order_cover_minutes: float | None = Field(None, gt=0)
+    replenish_minutes: float | None = Field(None, ge=0)
+    review_minutes: float | None = Field(None, gt=0)
+
+
+class StockFed(StockFedSettings):
+    families: dict[str, PartialStockFedSettings] = {}
+
+
 class _ScenarioSchema(_Schema):
     plant: str = "demo"
     line: str | None = None
@@ -105,6 +145,8 @@ class _ScenarioSchema(_Schema):
     suppliers: dict[str, PartialSupplierSettings] = {}
     line_side: LineSide = LineSide()
     line_stoppages: LineStoppages = LineStoppages()
+    emergency: Emergency | None = None
+    stock_fed: StockFed = StockFed()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,6 +164,10 @@ class Scenario:
     line_side_capacity: int | None
     stoppages_per_hour: float
     stoppage_mean_minutes: float
+    emergency_lead_minutes: float | None = None
+    stock_fed: dict[str, StockFedSettings] = dataclasses.field(default_factory=dict)  # by family
+    raw: Any = None  # the scenario as data, for variants
+    base: Path | None = None
 
     @property
     def plant(self) -> Plant:
@@ -132,6 +178,39 @@ class Scenario:
 
     def with_seed(self, seed: int) -> Scenario:
         return dataclasses.replace(self, seed=seed)
+
+    def stock_settings(self, family: str) -> StockFedSettings:
+        return self.stock_fed.get(family) or StockFedSettings()
+
+    def with_variant(self, key: str, value: Any) -> Scenario:
+        """The same scenario with one field changed, given by its dotted path
+        (``suppliers.SITZ.truck_interval_minutes``); checked like a scenario file."""
+        raw = copy.deepcopy(self.raw if isinstance(self.raw, dict) else {})
+        raw["seed"] = self.seed
+        node = raw
+        parts = key.split(".")
+        if not key or any(not p for p in parts):
+            raise ValidationError(f"variant {key}={value} names no field", problems=[Problem(key or "<empty>", "give a dotted field path")])
+        for part in parts[:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = node[part] = {}
+            node = child
+        node[parts[-1]] = value
+        return dataclasses.replace(parse_scenario(raw, source=f"{self.name} with {key}={value}", base=self.base), name=self.name)
+
+    def with_mode(self, mode: SupplyMode | str) -> Scenario:
+        """Every family of the line supplied by a supplier switched to one supply mode (a
+        family with no supplier is only ever STOCK)."""
+        mode = SupplyMode(mode)
+        raw = copy.deepcopy(self.raw if isinstance(self.raw, dict) else {})
+        raw["seed"] = self.seed
+        modes = dict(raw.get("supply_modes") or {})
+        for f in self.definition.plant.families_of_line(self.line):
+            if f.route.supplier is not None or mode is SupplyMode.STOCK:
+                modes[f.code] = mode.value
+        raw["supply_modes"] = modes
+        return dataclasses.replace(parse_scenario(raw, source=f"{self.name} in {mode.value}", base=self.base), name=self.name)
 
     def with_supplier(self, code: str, **changes: Any) -> Scenario:
         """The same scenario with some settings of one supplier changed (a what-if)."""
@@ -177,6 +256,13 @@ def parse_scenario(raw: Any, source: str = "<scenario>", base: Path | None = Non
     for code in schema.suppliers:
         if code not in known:
             problems.append(Problem(f"{source}: suppliers.{code}", f"plant {plant.code} has no supplier {code!r}"))
+    for code in schema.stock_fed.families:
+        if code not in families:
+            problems.append(Problem(f"{source}: stock_fed.families.{code}", f"plant {plant.code} has no part family {code!r}"))
+    by_code = {f.code: f for f in plant.families}
+    for code, mode in schema.supply_modes.items():
+        if code in by_code and mode is not SupplyMode.STOCK and by_code[code].route.supplier is None:
+            problems.append(Problem(f"{source}: supply_modes.{code}", f"family {code} has no supplier, so it can only be STOCK, not {mode.value}"))
     if problems:
         raise ValidationError(f"scenario {source} is not valid", problems=problems)
     suppliers = {
@@ -184,11 +270,19 @@ def parse_scenario(raw: Any, source: str = "<scenario>", base: Path | None = Non
         for code in sorted(known)
     }
     plant = _with_modes(plant, schema.supply_modes)
+    defaults = StockFedSettings.model_validate(schema.stock_fed.model_dump(exclude={"families"}))
+    stock_fed = {
+        f.code: StockFedSettings.model_validate({**defaults.model_dump(), **schema.stock_fed.families[f.code].model_dump(exclude_none=True)})
+        if f.code in schema.stock_fed.families else defaults
+        for f in plant.families
+    }
     return Scenario(
         name=Path(source).stem, definition=dataclasses.replace(definition, plant=plant), line=line, seed=schema.seed,
         start=schema.start, shifts=schema.duration.shifts, hours=schema.duration.hours, suppliers=suppliers,
         line_side_capacity=schema.line_side.capacity, stoppages_per_hour=schema.line_stoppages.per_hour,
         stoppage_mean_minutes=schema.line_stoppages.mean_minutes,
+        emergency_lead_minutes=schema.emergency.lead_minutes if schema.emergency else None,
+        stock_fed=stock_fed, raw=raw, base=base,
     )
 
 
@@ -238,4 +332,4 @@ def _what(error: Any) -> str:
     return f"{message}, got {error['input']!r}" if kind != "value_error" else message
 
 
-__all__ = ["Scenario", "SupplierSettings", "Triangular", "demo_scenario_path", "load_scenario", "parse_scenario"]
+__all__ = ["Scenario", "StockFedSettings", "SupplierSettings", "Triangular", "demo_scenario_path", "load_scenario", "parse_scenario"]

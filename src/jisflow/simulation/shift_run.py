@@ -235,6 +235,10 @@ class ShiftRun:
         plan[min(gap_at + 12, total - 1)] = "late"
         return plan
 
+    def replan(self) -> None:
+        """Read the pearl chain again before the next broadcast: someone else may have changed it."""
+        self._planned_order = None
+
     def _head(self, n: int, skipped: list[str]) -> list[str]:
         """The next ``n`` planned vehicles physically there (not the ones the feed skipped).
         The planned order is read again only after the chain was changed."""

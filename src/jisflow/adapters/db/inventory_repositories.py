@@ -17,6 +17,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from jisflow.adapters.db import locking
 from jisflow.adapters.db import tables_inventory as t
 from jisflow.domain.errors import NotFound, Problem
+from jisflow.domain.forecast import Commitment, ForecastLine
+from jisflow.domain.forecast import Key as ForecastKey
 from jisflow.domain.inventory import (
     Balance,
     InsufficientStock,
@@ -45,6 +47,10 @@ def _reservation(row) -> Reservation:
         need_time=row.need_time, quantity=row.quantity, filled=row.filled, consumed_at=row.consumed_at, id=row.id,
     )
 
+
+_r = t.reservations
+_RESERVATION_COLUMNS = (_r.c.item_code, _r.c.line_code, _r.c.order_id, _r.c.family, _r.c.seq_no, _r.c.need_time, _r.c.quantity, _r.c.filled, _r.c.consumed_at, _r.c.id)
+"""The columns of a reservation in the order of ``Reservation``'s fields."""
 
 RESERVATION_ORDER = (t.reservations.c.need_time, t.reservations.c.seq_no, t.reservations.c.line_code, t.reservations.c.order_id, t.reservations.c.family)
 
@@ -206,7 +212,9 @@ class SqlInventoryRepository(InventoryRepository):
             query = query.where(t.reservations.c.item_code == item)
         if live_only:
             query = query.where(t.reservations.c.consumed_at.is_(None))
-        return [_reservation(r) for r in self._connect().execute(query)]
+        # positional columns: a line's reservations run into the tens of thousands
+        query = query.with_only_columns(*_RESERVATION_COLUMNS)
+        return [Reservation(*row) for row in self._connect().execute(query).all()]
 
 
 def _order(r) -> PurchaseOrder:
@@ -276,3 +284,33 @@ class SqlPurchasingRepository(PurchasingRepository):
     def bom(self) -> list[BomLine]:
         rows = self._connect().execute(sa.select(t.bom).order_by(t.bom.c.parent, t.bom.c.component))
         return [BomLine(r.parent, r.component, r.quantity, r.supplier) for r in rows]
+
+    def forecasts(self, *, supplier: str | None = None, partner: str | None = None, item: str | None = None) -> list[ForecastLine]:
+        f = t.forecasts.c
+        query = sa.select(t.forecasts).order_by(f.partner, f.supplier, f.item_code, f.unloading_point, f.due)
+        for column, value in ((f.supplier, supplier), (f.partner, partner), (f.item_code, item)):
+            if value is not None:
+                query = query.where(column == value)
+        return [
+            ForecastLine(r.partner, r.supplier, r.item_code, r.unloading_point, r.due, r.supplier_item, r.unit, r.quantity, r.cumulative,
+                         Commitment(r.commitment), r.message, r.reference, r.issued, r.interchange, r.received_at)
+            for r in self._connect().execute(query)
+        ]
+
+    def replace_forecasts(self, remove: Iterable[ForecastKey], add: Iterable[ForecastLine]) -> None:
+        c, f = self._connect(), t.forecasts.c
+        gone = [dict(zip(("p", "s", "i", "u", "d"), key)) for key in remove]
+        if gone:
+            c.execute(t.forecasts.delete().where(
+                f.partner == sa.bindparam("p"), f.supplier == sa.bindparam("s"), f.item_code == sa.bindparam("i"),
+                f.unloading_point == sa.bindparam("u"), f.due == sa.bindparam("d"),
+            ), gone)
+        rows = [
+            {"partner": ln.partner, "supplier": ln.supplier, "item_code": ln.item, "unloading_point": ln.unloading_point, "due": ln.due,
+             "supplier_item": ln.supplier_item, "unit": ln.unit, "quantity": ln.quantity, "cumulative": ln.cumulative,
+             "commitment": ln.commitment.value, "message": ln.message, "reference": ln.reference, "issued": ln.issued,
+             "interchange": ln.interchange, "received_at": ln.received_at}
+            for ln in add
+        ]
+        if rows:
+            c.execute(t.forecasts.insert(), rows)

@@ -14,6 +14,10 @@
   each other in a circle. Counters then change by increments the database computes, and CHECK
   constraints refuse negative stock or availability: nothing is checked in Python and then
   written back.
+- **Lost races** (``contention``): a serialization failure, a deadlock, a lock timeout, or the
+  same inbound message applied by two transactions at once, roll the transaction back whole;
+  the unit of work raises them as ``Contention`` and the message bus runs the command again
+  with back-off (``jisflow.services.messagebus.RetryPolicy``).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 
 from jisflow.adapters.db import tables as t
+from jisflow.domain.errors import Contention
 
 SelectT = TypeVar("SelectT", bound=sa.Select[Any])
 
@@ -64,3 +69,24 @@ def lock_items(connection: sa.Connection, item_codes: list[str]) -> None:
 
         query = sa.select(ti.balances.c.item_code).where(ti.balances.c.item_code.in_(sorted(item_codes)))
         connection.execute(query.order_by(ti.balances.c.item_code).with_for_update())
+
+
+# SQLSTATEs of a transaction that lost a race and was rolled back: serialization failure,
+# deadlock detected, lock not available (lock_timeout or NOWAIT).
+RETRYABLE_SQLSTATES = {"40001": "serialization failure", "40P01": "deadlock detected", "55P03": "lock not available"}
+
+
+def contention(error: BaseException) -> Contention | None:
+    """The ``Contention`` a database error stands for, or None when it is no lost race."""
+    if not isinstance(error, sa.exc.DBAPIError):
+        return None
+    orig = error.orig
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate in RETRYABLE_SQLSTATES:
+        return Contention(f"the database gave up on the transaction ({RETRYABLE_SQLSTATES[sqlstate]}, SQLSTATE {sqlstate}); nothing was applied")
+    diag = getattr(orig, "diag", None)
+    if sqlstate == "23505" and getattr(diag, "constraint_name", None) == "pk_inbox":
+        return Contention("the same message was applied by another transaction at the same time; nothing was applied")
+    if isinstance(error, sa.exc.OperationalError) and "database is locked" in str(orig):
+        return Contention("the database stayed locked by another writer for the whole busy timeout; nothing was applied")
+    return None

@@ -28,7 +28,7 @@ from jisflow.domain.alerts import Alert, AlertKind, Severity
 from jisflow.domain.calloff import CallOff, CallOffLine, CallOffState, SummarizedCall
 from jisflow.domain.errors import NotFound
 from jisflow.domain.plant import Line, Plant
-from jisflow.domain.sequence import ChainEntry, LineFeedState, PearlChain, Vehicle, VehicleStatus
+from jisflow.domain.sequence import ChainEntry, ChangeKind, LineFeedState, PearlChain, SequenceChange, Vehicle, VehicleStatus
 from jisflow.services import unit_of_work as ports
 
 Connect = Callable[[], sa.Connection]
@@ -228,7 +228,7 @@ class SqlChainRepository(ports.ChainRepository):
         locking.lock_line(connection, line.code)
         rows = connection.execute(
             sa.select(*_ENTRY_COLUMNS).where(_ce.c.line_code == line.code).order_by(_ce.c.seq_no, _ce.c.id)
-        )
+        ).all()  # fetched at once, not row by row
         entries = [
             ChainEntry(
                 vehicle=Vehicle.restore(order_id, model, dict(_option_items(options)), vin),
@@ -302,7 +302,7 @@ class SqlChainRepository(ports.ChainRepository):
             connection.execute(_upsert(connection, t.line_feeds, ["line_code"], feed_row))
         if chain.changes:
             connection.execute(
-                sa.insert(t.sequence_changes),
+                sa.insert(t.sequence_changes).values(plant_code=sa.func.coalesce(_plant_of_line("plant_of_line"), "")),
                 [
                     {
                         "line_code": c.line,
@@ -317,6 +317,7 @@ class SqlChainRepository(ports.ChainRepository):
                         "actor": c.actor,
                         "reason": c.reason,
                         "details": dict(c.details),
+                        "plant_of_line": c.line,
                     }
                     for c in chain.changes
                 ],
@@ -324,6 +325,24 @@ class SqlChainRepository(ports.ChainRepository):
         chain.dirty.clear()
         chain.changes.clear()
         chain.feed_dirty = False
+
+    def changes(self, line_code: str, after: int = 0, limit: int | None = None) -> list[tuple[int, SequenceChange]]:
+        sc = t.sequence_changes
+        query = sa.select(sc).where(sc.c.line_code == line_code, sc.c.id > after).order_by(sc.c.id)
+        if limit is not None:
+            query = query.limit(limit)
+        return [
+            (
+                row.id,
+                SequenceChange(
+                    kind=ChangeKind(row.kind), line=row.line_code, order_id=row.order_id, at=row.at,
+                    old_seq_no=row.old_seq_no, new_seq_no=row.new_seq_no, in_frozen_zone=row.in_frozen_zone,
+                    overridden=row.overridden, renumbered={o: (n[0], n[1]) for o, n in row.renumbered.items()},
+                    actor=row.actor, reason=row.reason, details=dict(row.details),
+                ),
+            )
+            for row in self._connect().execute(query)
+        ]
 
 
 # ------------------------------------------------------------------------------ call-offs
@@ -380,22 +399,27 @@ class SqlCallOffRepository(ports.CallOffRepository):
         self._connect = connect
 
     def add(self, calloff: CallOff) -> None:
+        self.add_all([calloff])
+
+    def add_all(self, calloffs: Sequence[CallOff]) -> None:
+        """Two statements whatever the number of call-offs: the heads, then every line."""
+        if not calloffs:
+            return
         connection = self._connect()
         connection.execute(
-            sa.insert(t.calloffs).values(
-                number=calloff.number,
-                supplier=calloff.supplier,
-                unloading_point=calloff.unloading_point,
-                line_code=calloff.line,
-                issued_at=calloff.issued_at,
-            )
+            sa.insert(t.calloffs),
+            [
+                {"number": co.number, "supplier": co.supplier, "unloading_point": co.unloading_point, "line_code": co.line, "issued_at": co.issued_at}
+                for co in calloffs
+            ],
         )
-        if calloff.lines:
+        lines = [line for co in calloffs for line in co.lines]
+        if lines:
             ids = connection.execute(
                 sa.insert(_cl).returning(_cl.c.id, sort_by_parameter_order=True),
-                [_line_row(line) for line in calloff.lines],
+                [_line_row(line) for line in lines],
             ).scalars().all()
-            for line, line_id in zip(calloff.lines, ids, strict=True):
+            for line, line_id in zip(lines, ids, strict=True):
                 line.id = line_id
 
     def get(self, number: str) -> CallOff:
@@ -645,14 +669,34 @@ class SqlAlertRepository(ports.AlertRepository):
 _ob = t.outbox
 
 
+def _plant_of_line(param: str) -> sa.ScalarSelect[Any]:
+    return sa.select(t.lines.c.plant_code).where(t.lines.c.code == sa.bindparam(param, type_=sa.String)).scalar_subquery()
+
+
+_OUTBOX_INSERT = sa.insert(_ob).values(
+    plant_code=sa.func.coalesce(sa.bindparam("plant", type_=sa.String), _plant_of_line("line"), "")
+)
+"""The plant of a message (its partition on PostgreSQL): named in it, or the plant of its line."""
+
+
 class SqlOutbox(ports.Outbox):
     def __init__(self, connect: Connect) -> None:
         self._connect = connect
 
     def add(self, topic: str, key: str, payload: dict[str, Any], at: datetime) -> None:
-        self._connect().execute(
-            sa.insert(_ob).values(topic=topic, key=key, payload=payload, created_at=at, published_at=None, attempts=0)
-        )
+        self.add_all([(topic, key, payload)], at)
+
+    def add_all(self, messages: Sequence[tuple[str, str, dict[str, Any]]], at: datetime) -> None:
+        """One statement for all of them; ids follow the order given."""
+        if messages:
+            self._connect().execute(
+                _OUTBOX_INSERT,
+                [
+                    {"topic": topic, "key": key, "payload": payload, "created_at": at, "published_at": None, "attempts": 0,
+                     "plant": payload.get("plant"), "line": payload.get("line")}
+                    for topic, key, payload in messages
+                ],
+            )
 
     def pending(self, limit: int = 100) -> list[ports.OutboxMessage]:
         """Claims the messages for this transaction: concurrent relays get other ones."""

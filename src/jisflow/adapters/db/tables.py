@@ -161,6 +161,8 @@ sequence_changes = sa.Table(
     sa.Column("actor", sa.String, nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("details", JSON, nullable=False),
+    # the partition key on PostgreSQL (migration 0006): the plant of the line
+    sa.Column("plant_code", sa.String, nullable=False, server_default=""),
     sa.Index(None, "line_code", "at"),
 )
 
@@ -257,6 +259,8 @@ outbox = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("published_at", UtcDateTime, nullable=True),
     sa.Column("attempts", sa.Integer, nullable=False, server_default=sa.text("0")),
+    # the partition key on PostgreSQL (migration 0006): the event's plant, '' for none
+    sa.Column("plant_code", sa.String, nullable=False, server_default=""),
 )
 # The relay only ever looks at what is not yet published.
 sa.Index(

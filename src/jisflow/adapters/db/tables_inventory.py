@@ -157,3 +157,28 @@ bom = sa.Table(
     sa.Column("supplier", sa.String, nullable=False),
     sa.CheckConstraint("quantity > 0", name="quantity_positive"),
 )
+
+forecasts = sa.Table(
+    # What a customer said it will call off, received as DELFOR, VDA 4905 or X12 830/862: one row
+    # per period. A newer forecast replaces the rows of an older one within its own horizon.
+    "inv_forecasts",
+    metadata,
+    sa.Column("partner", sa.String, primary_key=True),  # who sent it (the buyer)
+    sa.Column("supplier", sa.String, primary_key=True, index=True),  # to whom (the seller)
+    sa.Column("item_code", sa.String, primary_key=True, index=True),  # the buyer's part number
+    sa.Column("unloading_point", sa.String, primary_key=True),  # "" when the message names none
+    sa.Column("due", sa.Date, primary_key=True),  # the period's date (start of its bucket)
+    sa.Column("supplier_item", sa.String, nullable=True),
+    sa.Column("unit", sa.String, nullable=False),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.Column("cumulative", sa.Integer, nullable=False),
+    sa.Column("commitment", sa.String, nullable=False),
+    sa.Column("message", sa.String, nullable=False),  # DELFOR, VDA4905, 830, 862
+    sa.Column("reference", sa.String, nullable=False),  # the message's schedule / call-off number
+    sa.Column("issued", sa.Date, nullable=True),
+    sa.Column("interchange", sa.String, nullable=False),
+    sa.Column("received_at", UtcDateTime, nullable=False),
+    sa.CheckConstraint("quantity >= 0", name="quantity_not_negative"),
+    sa.CheckConstraint("cumulative >= 0", name="cumulative_not_negative"),
+    sa.CheckConstraint(_in("commitment", ["firm", "planning"]), name="commitment"),
+)

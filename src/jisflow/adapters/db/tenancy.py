@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 SETTING = "jisflow.supplier"
 EVERY_SUPPLIER = "*"
-ISOLATED_TABLES = ("calloffs", "calloff_lines", "summarized_calls")
+ISOLATED_TABLES = ("calloffs", "calloff_lines", "summarized_calls", "inv_forecasts")
 POLICY = f"current_setting('{SETTING}', true) IN ('{EVERY_SUPPLIER}', supplier)"
 
 

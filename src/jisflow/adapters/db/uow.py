@@ -16,11 +16,14 @@ unless it is committed too.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from jisflow.adapters.db import api_repositories as api_repos
 from jisflow.adapters.db import execution_repositories as exec_repos
 from jisflow.adapters.db import inventory_repositories as inv_repos
+from jisflow.adapters.db import locking
 from jisflow.adapters.db import repositories as repos
 from jisflow.adapters.db import tenancy
 from jisflow.services import unit_of_work as ports
@@ -64,13 +67,16 @@ class SqlUnitOfWork(ports.AbstractUnitOfWork):
         tenancy.set_tenant(self._connection, self.tenant)
         return self
 
-    def __exit__(self, *args: object) -> None:
+    def __exit__(self, *args: Any) -> None:
         try:
             super().__exit__(*args)
         finally:
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None
+        lost = locking.contention(args[1]) if len(args) > 1 and args[1] is not None else None
+        if lost is not None:  # a lost race, rolled back: the bus may run the command again
+            raise lost from args[1]
 
     def _commit(self) -> None:
         self._active_connection().commit()

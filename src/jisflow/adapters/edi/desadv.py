@@ -110,22 +110,29 @@ def desadv_message(number: str, lines: Sequence[CallOffLine], rack: str, despatc
                    profile: PartnerProfile, reference: str = "1") -> OutboundMessage:
     """A DESADV for call-off lines packed in one sequence rack: slot k holds the k-th line."""
     ordered = sorted(lines, key=lambda ln: (ln.seq_no, ln.family))
-    first = ordered[0]
+    return desadv_packed(number, [(rack, slot, ln) for slot, ln in enumerate(ordered, start=1)], despatched_at, profile, reference)
+
+
+def desadv_packed(number: str, packed: Sequence[tuple[str, int, CallOffLine]], despatched_at: datetime,
+                  profile: PartnerProfile, reference: str = "1") -> OutboundMessage:
+    """A DESADV for call-off lines packed in sequence racks, each given as (rack id, slot, line),
+    in unloading order: one CPS level per line."""
+    first = packed[0][2]
     body: list[tuple[str, tuple]] = [
         ("BGM", ("351", number, "9")),
         ("DTM", (("137", despatched_at.astimezone(profile.zone).strftime("%Y%m%d%H%M%S"), "204"),)),
         ("NAD", ("SE", (first.supplier, "", "92"))),
         ("LOC", ("11", first.unloading_point)),
     ]
-    for slot, ln in enumerate(ordered, start=1):
+    for n, (rack, slot, ln) in enumerate(packed, start=1):
         gir = ["3"] + ([(ln.vin, "VV")] if ln.vin else []) + [(ln.order_id, "BN"), (str(ln.seq_no), "SQ"), (str(slot), "RS")]
         body += [
-            ("CPS", (str(slot), "1")),
+            ("CPS", (str(n), "1")),
             ("GIN", ("ML", rack)),
-            ("LIN", (str(slot), "", (ln.part_number, "IN"))),
+            ("LIN", (str(n), "", (ln.part_number, "IN"))),
             ("QTY", (("12", str(ln.quantity), "PCE"),)),
             ("GIR", tuple(gir)),
             ("RFF", (("AAN", ln.number),)),
-            ("LOC", ("159", ln.line, ln.station)),
+            ("LOC", ("159", ln.line, ln.station) if ln.station else ("159", ln.line)),
         ]
     return OutboundMessage(reference, "DESADV", profile.directory, profile.release, profile.agency, profile.association, tuple(body))

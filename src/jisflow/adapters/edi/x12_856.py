@@ -129,7 +129,14 @@ def asn_856(shipment_id: str, lines: Sequence[CallOffLine], rack: str, shipped_a
             control_number: str = "0001") -> OutboundTransaction:
     """An 856 for call-off lines packed in one sequence rack: slot k holds the k-th line."""
     ordered = sorted(lines, key=lambda ln: (ln.seq_no, ln.family))
-    first = ordered[0]
+    return asn_856_packed(shipment_id, [(rack, slot, ln) for slot, ln in enumerate(ordered, start=1)], shipped_at, profile, control_number)
+
+
+def asn_856_packed(shipment_id: str, packed: Sequence[tuple[str, int, CallOffLine]], shipped_at: datetime, profile: PartnerProfile,
+                   control_number: str = "0001") -> OutboundTransaction:
+    """An 856 for call-off lines packed in sequence racks, each given as (rack id, slot, line):
+    an order level (PRF) per call-off, under it a tare level (MAN) per rack, under that the items."""
+    first = packed[0][2]
     local = shipped_at.astimezone(profile.zone)
     body: list[tuple[str, tuple]] = [
         ("BSN", ("00", shipment_id, local.strftime("%Y%m%d"), local.strftime("%H%M"))),
@@ -137,19 +144,28 @@ def asn_856(shipment_id: str, lines: Sequence[CallOffLine], rack: str, shipped_a
         ("DTM", ("011", local.strftime("%Y%m%d"), local.strftime("%H%M"))),
         ("N1", ("SU", first.supplier, "92", first.supplier)),
         ("N1", ("ST", first.unloading_point, "92", first.unloading_point)),
-        ("HL", ("2", "1", "O")),
-        ("PRF", (first.number,)),
-        ("HL", ("3", "2", "T")),
-        ("MAN", ("GM", rack)),
     ]
-    for slot, ln in enumerate(ordered, start=1):
-        ids = ("BP", ln.part_number, "ON", ln.order_id) + (("VV", ln.vin) if ln.vin else ())
-        body += [
-            ("HL", (str(3 + slot), "3", "I")),
-            ("LIN", (str(slot), *ids)),
-            ("SN1", ("", str(ln.quantity), "EA")),
-            ("REF", ("JS", str(ln.seq_no))),
-            ("REF", ("LF", ln.line, ln.station)),
-        ]
-    body.append(("CTT", (str(3 + len(ordered)),)))
+    orders: dict[str, dict[str, list[tuple[int, CallOffLine]]]] = {}
+    for rack, slot, ln in packed:
+        orders.setdefault(ln.number, {}).setdefault(rack, []).append((slot, ln))
+    hl = 1
+    for number, racks in orders.items():
+        hl += 1
+        order_hl = hl
+        body += [("HL", (str(order_hl), "1", "O")), ("PRF", (number,))]
+        for rack, slots in racks.items():
+            hl += 1
+            tare_hl = hl
+            body += [("HL", (str(tare_hl), str(order_hl), "T")), ("MAN", ("GM", rack))]
+            for slot, ln in slots:
+                hl += 1
+                ids = ("BP", ln.part_number, "ON", ln.order_id) + (("VV", ln.vin) if ln.vin else ())
+                body += [
+                    ("HL", (str(hl), str(tare_hl), "I")),
+                    ("LIN", (str(slot), *ids)),
+                    ("SN1", ("", str(ln.quantity), "EA")),
+                    ("REF", ("JS", str(ln.seq_no))),
+                    ("REF", ("LF", ln.line, ln.station) if ln.station else ("LF", ln.line)),
+                ]
+    body.append(("CTT", (str(hl),)))
     return OutboundTransaction("856", control_number, tuple(body))

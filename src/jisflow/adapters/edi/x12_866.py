@@ -1,6 +1,7 @@
 """X12 866 production sequence: the plant's order of vehicles, into a line's pearl chain.
 
-The transaction set, with the qualifiers of :class:`SequenceMapping` (defaults shown)::
+The transaction set, with the qualifiers of the partner profile's ``x12_866`` section
+(:class:`~jisflow.adapters.edi.profiles.SequenceMapping`, defaults shown)::
 
     BSS*00*<schedule number>*<issued CCYYMMDD>*BB*<first day>*<last day>~
     N1*ST*<line name>*92*<line code>~               the line whose chain the sequence extends
@@ -10,7 +11,7 @@ The transaction set, with the qualifiers of :class:`SequenceMapping` (defaults s
 
 LIN01 carries the line's sequence number, or the rolling number when the partner profile says
 ``sequence.number: rolling_no`` (the chain then numbers on from its last vehicle). An option
-travels in a REF whose qualifier the mapping names (``TR`` trim, ``RF`` roof, ``CL`` colour)
+travels in a REF whose qualifier the profile names (``TR`` trim, ``RF`` roof, ``CL`` colour)
 or, for any other key, as ``REF*ZZ*<code>*<key>``; REFs with other qualifiers are not options
 and are skipped. Times are local to the partner profile's time zone (DTM carries none). A
 vehicle's VIN, order id and options are checked as the pearl chain checks them.
@@ -19,36 +20,16 @@ vehicle's VIN, order id and options are checked as the pearl chain checks them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
 
-from jisflow.adapters.edi.profiles import PartnerProfile
+from jisflow.adapters.edi.profiles import GENERIC_OPTION, PartnerProfile, SequenceMapping
 from jisflow.adapters.edi.segments import Reader
 from jisflow.adapters.edi.x12 import OutboundTransaction, X12Interchange, X12Transaction
 from jisflow.domain.errors import ValidationError
 from jisflow.domain.sequence import Vehicle
 from jisflow.services.commands import SequenceRow
-
-GENERIC_OPTION = "ZZ"
-
-
-@dataclass(frozen=True)
-class SequenceMapping:
-    """Which X12 qualifiers carry the line, the need time, the vehicle ids and its options."""
-
-    line_party: str = "ST"
-    need_time: str = "118"
-    order_id: str = "ON"
-    vin: str = "VV"
-    model: str = "MO"
-    options: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({"TR": "trim", "RF": "roof", "CL": "colour"}))
-
-    def qualifier_of(self, key: str) -> str:
-        return next((q for q, k in self.options.items() if k == key), GENERIC_OPTION)
-
-
-DEFAULT_MAPPING = SequenceMapping()
 
 
 @dataclass(frozen=True)
@@ -71,7 +52,8 @@ class ProductionSequence:
     vehicles: tuple[SequencedVehicle, ...]
 
 
-def parse_866(transaction: X12Transaction, profile: PartnerProfile, mapping: SequenceMapping = DEFAULT_MAPPING) -> ProductionSequence:
+def parse_866(transaction: X12Transaction, profile: PartnerProfile, mapping: SequenceMapping | None = None) -> ProductionSequence:
+    mapping = mapping or profile.x12_866
     r = Reader()
     number = issued = line = ""
     need: datetime | None = None
@@ -110,7 +92,7 @@ def parse_866(transaction: X12Transaction, profile: PartnerProfile, mapping: Seq
 
 
 def sequence_rows(interchange: X12Interchange, profile: PartnerProfile,
-                  mapping: SequenceMapping = DEFAULT_MAPPING) -> tuple[str, tuple[SequenceRow, ...]]:
+                  mapping: SequenceMapping | None = None) -> tuple[str, tuple[SequenceRow, ...]]:
     """The line and the pearl-chain rows of every 866 of an interchange (one line per interchange)."""
     r = Reader()
     sequences = []
@@ -142,9 +124,10 @@ def sequence_rows(interchange: X12Interchange, profile: PartnerProfile,
     return lines[0], tuple(rows)
 
 
-def sequence_866(sequence: ProductionSequence, profile: PartnerProfile, mapping: SequenceMapping = DEFAULT_MAPPING,
+def sequence_866(sequence: ProductionSequence, profile: PartnerProfile, mapping: SequenceMapping | None = None,
                  line_name: str = "") -> OutboundTransaction:
     """The 866 transaction set for a production sequence (need times in the partner's zone)."""
+    mapping = mapping or profile.x12_866
     times = [v.required_at.astimezone(profile.zone) for v in sequence.vehicles if v.required_at]
     days = (min(times).strftime("%Y%m%d"), max(times).strftime("%Y%m%d")) if times else ("", "")
     body: list[tuple[str, tuple]] = [

@@ -76,6 +76,7 @@ ERRORS = {
     409: "The request clashes with the current state",
     413: "The request body is too large",
     422: "Invalid input",
+    503: "Lost races with concurrent commands, retried and given up: nothing applied, try again after Retry-After",
 }
 
 
@@ -88,7 +89,7 @@ def _document_problems(api: FastAPI) -> None:
             document = build()
             for operation in (op for path in document["paths"].values() for op in path.values()):
                 for status, response in operation.get("responses", {}).items():
-                    if status.startswith("4"):
+                    if status.startswith(("4", "5")):
                         response["content"] = {problems.PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
             document["components"]["schemas"].pop("HTTPValidationError", None)
             document["components"]["schemas"].pop("ValidationError", None)

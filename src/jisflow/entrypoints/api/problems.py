@@ -22,12 +22,14 @@ STATUS: tuple[tuple[type[e.JisflowError], int], ...] = (
     (e.IllegalTransition, 409),
     (e.ExplosionError, 422),
     (e.CalendarError, 422),
+    (e.Contention, 503),  # lost races with concurrent commands, retried until the bus gave up
     (e.JisflowError, 400),
 )
 """The HTTP status of each typed error; the first class that matches wins."""
 
 TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
-          409: "Conflict", 413: "Content too large", 415: "Unsupported media type", 422: "Unprocessable content"}
+          409: "Conflict", 413: "Content too large", 415: "Unsupported media type", 422: "Unprocessable content",
+          503: "Service unavailable"}
 
 
 def problem(status: int, detail: str, code: str, problems: list[dict[str, str]] | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -49,7 +51,8 @@ def status_of(error: e.JisflowError) -> int:
 def install(app: FastAPI) -> None:
     @app.exception_handler(e.JisflowError)
     async def _domain(request: Request, exc: e.JisflowError) -> JSONResponse:
-        return problem(status_of(exc), exc.message, exc.code, [{"where": p.where, "what": p.what} for p in exc.problems])
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, e.Contention) else None
+        return problem(status_of(exc), exc.message, exc.code, [{"where": p.where, "what": p.what} for p in exc.problems], headers)
 
     @app.exception_handler(RequestValidationError)
     async def _request(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from jisflow.domain.alerts import AlertKind, Severity
 from jisflow.domain.auth import Role, Scope
 from jisflow.domain.calloff import CallOffState
-from jisflow.domain.sequence import VehicleStatus
+from jisflow.domain.sequence import ChangeKind, VehicleStatus
 
 T = TypeVar("T")
 
@@ -67,6 +67,23 @@ class PlantOut(BaseModel):
 
 
 # --------------------------------------------------------------------------- pearl chain
+class SequenceChangeOut(BaseModel):
+    """One entry of a line's change log: what changed in the pearl chain, when, by whom."""
+
+    id: int
+    kind: ChangeKind
+    order_id: str
+    at: datetime
+    old_seq_no: int | None
+    new_seq_no: int | None
+    in_frozen_zone: bool
+    overridden: bool
+    renumbered: dict[str, list[int]] = Field(description="Other vehicles renumbered by the change: order id -> [old, new].")
+    actor: str
+    reason: str
+    details: dict[str, Any]
+
+
 class ChainEntryOut(BaseModel):
     order_id: str
     seq_no: int

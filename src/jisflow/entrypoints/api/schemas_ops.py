@@ -163,6 +163,26 @@ class PurchaseOrderOut(BaseModel):
     state: OrderState
 
 
+
+class ForecastOut(BaseModel):
+    """One period of a customer's forecast (DELFOR, VDA 4905, X12 830/862)."""
+
+    partner: str
+    supplier: str
+    item: str
+    supplier_item: str | None
+    unloading_point: str
+    due: date
+    quantity: int
+    cumulative: int
+    unit: str
+    commitment: str = Field(description="firm (may be shipped against) or planning")
+    message: str
+    reference: str
+    issued: date | None
+    received_at: datetime
+
+
 # --------------------------------------------------------------------------- execution
 class PickListIn(Body):
     supplier: Code | None = Field(None, description="Only this supplier's call-off lines; a supplier always gets its own.")

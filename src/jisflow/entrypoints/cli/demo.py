@@ -1,5 +1,7 @@
 """``jisflow demo``: a fresh SQLite database, the demo plant, a day's sequence, and one shift
-run in accelerated simulated time through the real services, shown live."""
+run in accelerated simulated time through the real services, shown live: in the control tower
+(the default; the shift plays in a background thread while the web server answers) or in the
+terminal (``--headless``; ``--json`` prints only the summary)."""
 
 from __future__ import annotations
 
@@ -19,13 +21,17 @@ from jisflow.entrypoints.cli.common import console, reports_errors
 
 @reports_errors
 def demo(
-    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON instead of the live view."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON instead of the live view (implies --headless)."),
+    headless: bool = typer.Option(False, "--headless", help="Show the run in the terminal instead of the control tower."),
+    host: str = typer.Option("127.0.0.1", help="Control tower: address to listen on."),
+    port: int = typer.Option(8080, min=0, max=65535, help="Control tower: port (a free one when taken; 0: any free port)."),
     db_file: Path = typer.Option(Path("jisflow-demo.db"), "--db-file", help="SQLite file to create (replaced if it exists)."),
     seed: int = typer.Option(7, help="Seed of the vehicle mix and the disturbances."),
-    speed: float = typer.Option(None, help="Simulated seconds per real second in the live view (default: the settings' demo_speed)."),
+    speed: float = typer.Option(None, help="Simulated seconds per real second (default: 60 in the control tower, the settings' demo_speed in the terminal)."),
     start: str = typer.Option(None, help="Start the run at the first shift from this ISO date (default: next Monday)."),
 ) -> None:
-    """Run one shift of the demo plant through the real services and summarise it."""
+    """Run one shift of the demo plant through the real services, live in the control tower
+    (or in the terminal with --headless, summarised at the end)."""
     from jisflow.adapters.plant_file import demo_plant_path, load_plant_file
     from jisflow.bootstrap import bootstrap
     from jisflow.config import get_settings
@@ -34,6 +40,8 @@ def demo(
     from jisflow.simulation.shift_run import ShiftRun, first_shift_start, lead_in_span, next_monday
 
     settings = get_settings()
+    if not (headless or as_json):
+        speed = speed or TOWER_SPEED
     speed = speed or settings.demo_speed
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(f"{db_file}{suffix}").unlink(missing_ok=True)
@@ -54,6 +62,12 @@ def demo(
     clock = SimulatedClock(shift_start - lead)
     app = bootstrap(database_url=url, clock=clock, migrate=True)
     app.bus.handle(c.LoadPlant(plant, definition.data))
+    if not (headless or as_json):
+        from jisflow.simulation.live_plant import PlantPlay
+
+        play = PlantPlay(url, demo_plant_path(), line.code, seed, shift, shift_start, shift_end, clock.now(), speed)
+        _tower(play, plant, host, port)
+        return
     run = ShiftRun(app, clock, plant, definition.mix, line=line.code, seed=seed)
     t0 = walltime.perf_counter()
     planned = run.plan_day(shift_start)
@@ -82,6 +96,61 @@ def demo(
 
         summary = run.run(shift, shift_start, shift_end, on_takt=on_takt)
     _print_summary(summary, walltime.perf_counter() - t0, url)
+
+
+TOWER_SPEED = 60
+"""Simulated seconds per real second when the demo feeds the control tower: a vehicle a second."""
+
+
+def _free_port(host: str, port: int) -> int:
+    import socket
+
+    for candidate in ([port] if port else []) + [0]:
+        with socket.socket() as s:
+            try:
+                s.bind((host, candidate))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise typer.BadParameter(f"no free port on {host}")
+
+
+def _tower(play, plant, host: str, port: int) -> None:
+    """Serve the control tower on the demo database while the plant plays the shift in a
+    process of its own, through the real services; Ctrl-C stops both."""
+    import secrets
+
+    import uvicorn
+    from nicegui import app as tower_app
+
+    from jisflow.bootstrap import bootstrap
+    from jisflow.domain.auth import Role
+    from jisflow.domain.plant import SupplyMode
+    from jisflow.entrypoints.web import create_tower_app
+    from jisflow.services import auth
+    from jisflow.simulation.live_plant import LivePlant
+
+    live = LivePlant(play)
+    web = bootstrap(database_url=play.database_url, clock=live.clock)
+    web.uow.actor = "demo"
+    auth.create_user(web.uow, web.clock, "planner", Role.PLANNER)
+    token = auth.issue_key(web.uow, web.clock, "planner").token
+    code = next(f.route.supplier for f in plant.families_of_line(play.line) if f.route.mode is SupplyMode.JIS)
+    auth.create_user(web.uow, web.clock, code.lower(), Role.SUPPLIER, code)
+    supplier = auth.issue_key(web.uow, web.clock, code.lower()).token
+    port = _free_port(host, port)
+    api = create_tower_app(web, storage_secret=secrets.token_urlsafe(32))
+    console.print(f"[bold]jisflow control tower[/] (the demo plant runs at {play.speed:.0f}x; Ctrl-C stops it):")
+    print(f"  open       http://{host}:{port}", flush=True)
+    print(f"  planner    {token}", flush=True)
+    print(f"  supplier   {supplier}  ({code})", flush=True)
+    console.print(f"sign in with one of these API keys; database {play.database_url}; the terminal-only run: jisflow demo --headless")
+    tower_app.on_startup(live.start)
+    try:
+        uvicorn.run(api, host=host, port=port, log_level="warning")
+    finally:
+        live.stop()
+        console.print("control tower stopped")
 
 
 def _view(snap, tz: str):

@@ -47,7 +47,7 @@ app.add_typer(execution_cli.kpi_app, name="kpi")
 app.add_typer(users_cli.app, name="users")
 app.command("serve")(serve_cli.serve)
 app.command("worker")(serve_cli.worker)
-app.command("simulate")(simulate_cli.simulate)
+app.add_typer(simulate_cli.simulate_app, name="simulate")
 
 
 def _mount_optional() -> None:

@@ -4,6 +4,7 @@ and the purchasing plan."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from html import escape
 from pathlib import Path
@@ -12,14 +13,16 @@ import typer
 from rich.table import Table
 
 from jisflow.domain.errors import NotFound, ValidationError
+from jisflow.domain.forecast import ForecastLine
 from jisflow.domain.inventory import Item, Location, LocationKind, ReasonCode
 from jisflow.domain.projection import ItemProjection
 from jisflow.domain.purchasing import BomLine, Policy, PolicyKind, supplier_performance
 from jisflow.entrypoints.cli.common import DbOption, app_for, console, parse_time, reports_errors
+from jisflow.services import edi
 from jisflow.services import inventory as inv
 
 stock_app = typer.Typer(help="The inventory ledger: items, locations, receipts, moves, adjustments, counts.", no_args_is_help=True)
-purchasing_app = typer.Typer(help="Replenishment policies, purchase orders and the purchasing plan.", no_args_is_help=True)
+purchasing_app = typer.Typer(help="Replenishment policies, purchase orders, the purchasing plan and customer forecasts.", no_args_is_help=True)
 
 ByOption = typer.Option("cli", "--by", help="Who does it (recorded with the movement).")
 LotOption = typer.Option("", "--lot", help="Lot or serial number.")
@@ -366,3 +369,35 @@ def forward_cmd(
     for f in forwarded:
         table.add_row(str(f.seq_no), f.order_id, f.parent, f.component, str(f.quantity), f.supplier, f"{f.need_time:%Y-%m-%d %H:%M}")
     console.print(table)
+
+
+@purchasing_app.command("forecasts")
+@reports_errors
+def forecasts_cmd(
+    supplier: str = typer.Option(None, help="Only the forecasts sent to this supplier."),
+    partner: str = typer.Option(None, help="Only the forecasts of this customer (the sender)."),
+    item: str = typer.Option(None, help="Only this part number."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    db: str = DbOption,
+) -> None:
+    """The customers' forecasts received as DELFOR, VDA 4905 or X12 830/862 (``jisflow edi import``),
+    per period with cumulative quantities; a newer forecast has replaced the older one within its horizon."""
+    lines = edi.forecasts(app_for(db).uow, supplier=supplier, partner=partner, item=item)
+    if as_json:
+        typer.echo(json.dumps([forecast_json(ln) for ln in lines], indent=2))
+        return
+    table = Table("partner", "supplier", "item", "unloading point", "due", "quantity", "cumulative", "commitment", "message", "reference", "issued",
+                  title="forecasts")
+    for ln in lines:
+        table.add_row(ln.partner, ln.supplier, ln.item, ln.unloading_point, ln.due.isoformat(), str(ln.quantity), str(ln.cumulative),
+                      ln.commitment.value, ln.message, ln.reference, ln.issued.isoformat() if ln.issued else "")
+    console.print(table)
+
+
+def forecast_json(ln: ForecastLine) -> dict:
+    return {
+        "partner": ln.partner, "supplier": ln.supplier, "item": ln.item, "supplier_item": ln.supplier_item, "unloading_point": ln.unloading_point,
+        "due": ln.due.isoformat(), "quantity": ln.quantity, "cumulative": ln.cumulative, "unit": ln.unit, "commitment": ln.commitment.value,
+        "message": ln.message, "reference": ln.reference, "issued": ln.issued.isoformat() if ln.issued else None,
+        "interchange": ln.interchange, "received_at": ln.received_at.isoformat(),
+    }

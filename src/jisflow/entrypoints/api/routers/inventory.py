@@ -15,9 +15,10 @@ from jisflow.domain.errors import NotFound, ValidationError
 from jisflow.domain.projection import ItemProjection
 from jisflow.domain.purchasing import PurchaseOrder
 from jisflow.entrypoints.api import schemas_ops as o
-from jisflow.entrypoints.api.deps import Ctx, Cursor, IdempotencyKey, Limit, decode_cursor, encode_cursor, idempotent, requires
+from jisflow.entrypoints.api.deps import Ctx, Cursor, IdempotencyKey, Limit, decode_cursor, encode_cursor, forbidden, idempotent, requires
 from jisflow.entrypoints.api.outcomes import outcome_body
 from jisflow.entrypoints.api.schemas import OutcomeOut, Page
+from jisflow.services import edi
 from jisflow.services import inventory as inv
 from jisflow.services.handlers import Outcome
 
@@ -25,6 +26,7 @@ router = APIRouter(tags=["inventory"])
 Reader = Annotated[Principal, Depends(requires(Scope.INVENTORY_READ))]
 Writer = Annotated[Principal, Depends(requires(Scope.INVENTORY_WRITE))]
 Buyer = Annotated[Principal, Depends(requires(Scope.PURCHASING_WRITE))]
+ForecastReader = Annotated[Principal, Depends(requires(Scope.CALLOFFS_READ))]  # forecasts go with the call-offs a supplier reads
 
 
 def _minutes(value: timedelta | None) -> int | None:
@@ -146,6 +148,35 @@ def list_orders(ctx: Ctx, caller: Reader, item: str | None = None, open: bool = 
     rest = [po for po in orders if po.number > after]
     page = rest[:limit]
     return Page[o.PurchaseOrderOut](items=[order_out(po) for po in page], next_cursor=encode_cursor(page[-1].number) if len(rest) > limit else None)
+
+
+@router.get("/purchasing/forecasts", response_model=Page[o.ForecastOut], summary="Customer forecasts per period (DELFOR, VDA 4905, X12 830/862)")
+def list_forecasts(
+    ctx: Ctx, caller: ForecastReader, supplier: str | None = None, partner: str | None = None, item: str | None = None,
+    cursor: Cursor = None, limit: Limit = 100,
+) -> Page[o.ForecastOut]:
+    """A supplier sees only the forecasts sent to it; asking for another supplier's is forbidden."""
+    if caller.supplier is not None:
+        if supplier not in (None, caller.supplier):
+            raise forbidden(f"{caller.name} sees only the forecasts of supplier {caller.supplier}")
+        supplier = caller.supplier
+    after = decode_cursor(cursor, ["", "", "", "", ""])
+    if not all(isinstance(part, str) for part in after):
+        raise ValidationError("the cursor is not one this API handed out", problems=[])
+    with ctx.acting_as(caller) as app:
+        lines = edi.forecasts(app.uow, supplier=supplier, partner=partner, item=item)
+    position = lambda ln: [ln.partner, ln.supplier, ln.item, ln.unloading_point, ln.due.isoformat()]  # noqa: E731
+    rest = [ln for ln in lines if position(ln) > after]
+    page = rest[:limit]
+    return Page[o.ForecastOut](
+        items=[
+            o.ForecastOut(partner=ln.partner, supplier=ln.supplier, item=ln.item, supplier_item=ln.supplier_item, unloading_point=ln.unloading_point,
+                          due=ln.due, quantity=ln.quantity, cumulative=ln.cumulative, unit=ln.unit, commitment=ln.commitment.value,
+                          message=ln.message, reference=ln.reference, issued=ln.issued, received_at=ln.received_at)
+            for ln in page
+        ],
+        next_cursor=encode_cursor(position(page[-1])) if len(rest) > limit else None,
+    )
 
 
 @router.post("/purchasing/orders", status_code=201, response_model=OutcomeOut, summary="Place a purchase order")

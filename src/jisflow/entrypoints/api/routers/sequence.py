@@ -38,6 +38,24 @@ def list_chain(line: str, ctx: Ctx, caller: Reader, status: VehicleStatus | None
     return s.Page[s.ChainEntryOut](items=items, next_cursor=encode_cursor(page[-1].seq_no) if len(entries) > limit else None)
 
 
+@router.get("/lines/{line}/changes", response_model=s.Page[s.SequenceChangeOut], summary="The change log of the pearl chain, oldest first")
+def list_changes(line: str, ctx: Ctx, caller: Reader, cursor: Cursor = None, limit: Limit = 100) -> s.Page[s.SequenceChangeOut]:
+    after = decode_cursor(cursor, 0)
+    with ctx.acting_as(caller) as app, app.uow:
+        app.uow.plants.of_line(line)  # an unknown line is not found, not an empty log
+        found = app.uow.chains.changes(line, after, limit + 1)
+    page = found[:limit]
+    items = [
+        s.SequenceChangeOut(
+            id=position, kind=ch.kind, order_id=ch.order_id, at=ch.at, old_seq_no=ch.old_seq_no, new_seq_no=ch.new_seq_no,
+            in_frozen_zone=ch.in_frozen_zone, overridden=ch.overridden, renumbered={o: list(n) for o, n in ch.renumbered.items()},
+            actor=ch.actor, reason=ch.reason, details=dict(ch.details),
+        )
+        for position, ch in page
+    ]
+    return s.Page[s.SequenceChangeOut](items=items, next_cursor=encode_cursor(page[-1][0]) if len(found) > limit else None)
+
+
 def _vehicle(v: s.VehicleIn, where: str, found: list) -> Vehicle | None:
     try:
         return Vehicle(v.order_id, v.model, dict(v.options), v.vin)

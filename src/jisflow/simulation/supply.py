@@ -1,0 +1,290 @@
+"""Stock-fed supply in the digital twin: the JIT, KANBAN and STOCK families.
+
+Each part number of such a family has a ``Bin`` at the line side (and, for STOCK, a place in
+the plant's warehouse); the line takes every vehicle's part from it and stops when it is empty.
+How a bin is refilled depends on the family's supply mode, and every receipt, transfer, issue,
+card scan and purchase order goes through the real inventory and purchasing commands:
+
+- **JIT**: the real handlers sum the vehicles' demand into summarized calls, one per part and
+  window. The supplier's truck takes every call whose window would start before the next truck
+  could arrive and delivers what it adds to the line side, in containers (``ReceiveStock``).
+- **KANBAN**: a loop of cards per part (``SetPolicy`` with cards and container quantity). The
+  loop starts full at the line side; each emptied container's card is scanned
+  (``ScanKanbanCard``, which places the purchase order) and a full container comes back after
+  the lead time and is received against that order.
+- **STOCK**: a warehouse buffer per part with a reorder point and an order quantity
+  (``SetPolicy``); purchasing is planned at every review (``PlanPurchasing``), each proposal
+  placed as a purchase order (``PlacePurchaseOrder``) and received into the warehouse when it
+  arrives. A tugger picks a container to the line side
+  (``MoveStock``) whenever one of the two line-side containers is empty.
+
+The line's use is booked as issues to the line (``AdjustStock``) every quarter of an hour.
+Sizes left open in the scenario follow from each part's demand rate in the generated sequence:
+cards cover the replenishment lead time plus the safety cover, reorder points also the review
+period, an order the scenario's order cover.
+
+Handling touches count load units handled at the plant: two per container (or rack) received
+(unloaded, put to its place) and two per tugger trip (picked, brought to the line).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import simpy
+
+from jisflow.domain.errors import JisflowError
+from jisflow.domain.inventory import Item, Location, LocationKind, ReasonCode
+from jisflow.domain.plant import PartFamily, SupplyMode
+from jisflow.domain.purchasing import Policy, PolicyKind
+from jisflow.services import inventory as inv
+
+if TYPE_CHECKING:
+    from jisflow.simulation.twin import Twin
+
+WAREHOUSE = "WAREHOUSE"
+PURCHASE = "PURCHASE"  # the supplier of a STOCK family that names none
+
+
+@dataclass
+class Bin:
+    """One part number of a stock-fed family at the line side (and in the warehouse)."""
+
+    part: str
+    family: str
+    mode: SupplyMode
+    supplier: str
+    location: str
+    container: int
+    lead_minutes: float
+    rate: float  # parts per working second
+    line_side: int = 0
+    warehouse: int = 0
+    in_tugger: int = 0
+    used_since_card: int = 0
+    unbooked: int = 0  # used by the line, not yet issued in the ledger
+    arrivals: list[int] = field(default_factory=list)  # run seconds of deliveries on their way
+    waiting: simpy.Event | None = None
+
+
+class StockSupply:
+    def __init__(self, twin: Twin, families: list[PartFamily], demand: dict[str, int], vehicles: int) -> None:
+        self.twin = twin
+        self.env = twin.env
+        self.bus = twin.app.bus
+        self.families = {f.code: f for f in families}
+        self.bins: dict[str, Bin] = {}
+        self.jit_shipped: dict[tuple, int] = defaultdict(int)
+        self.touches: dict[str, int] = defaultdict(int)
+        self.emergencies: dict[str, int] = defaultdict(int)
+        self.orders = 0
+        takt = twin.takt
+        for f in families:
+            settings = twin.scenario.stock_settings(f.code)
+            for part in sorted({r.part_number for r in f.rules if r.part_number}):
+                if part in self.bins:
+                    continue
+                supplier = f.route.supplier or PURCHASE
+                self.bins[part] = Bin(part, f.code, f.route.mode, supplier, f.route.line_side_location, settings.container_quantity,
+                                      f.route.lead_time.total_seconds() / 60, demand.get(part, 0) / max(vehicles * takt, 1))
+
+    # ------------------------------------------------------------------ set-up
+    def start(self) -> None:
+        """Items, locations, policies and opening stock in the ledger, then the processes."""
+        now = self.twin.clock.now()
+        bus = self.bus
+        bus.handle(inv.RegisterItems(tuple(Item(p, unit="pcs", coverage_threshold_minutes=60) for p in sorted(self.bins))))
+        locations = [Location(code, LocationKind.SUPERMARKET, f"line side {code}") for code in sorted({b.location for b in self.bins.values()})]
+        if any(b.mode is SupplyMode.STOCK for b in self.bins.values()):
+            locations.append(Location(WAREHOUSE, LocationKind.WAREHOUSE, "plant warehouse"))
+        bus.handle(inv.AddLocations(tuple(locations)))
+        for b in self.bins.values():
+            s = self.twin.scenario.stock_settings(b.family)
+            cover = b.rate * (b.lead_minutes + s.safety_minutes) * 60
+            if b.mode is SupplyMode.KANBAN:
+                cards = s.kanban_cards or max(2, math.ceil(cover / b.container) + 1)
+                bus.handle(inv.SetPolicy(Policy(b.part, PolicyKind.KANBAN, b.supplier, round(b.lead_minutes), kanban_cards=cards, container_quantity=b.container)))
+                self._receive(b, cards * b.container, b.location, actor="opening stock")
+            elif b.mode is SupplyMode.STOCK:
+                # the reorder point covers the lead time, the review period and the safety cover
+                point = s.reorder_point if s.reorder_point is not None else math.ceil(cover + b.rate * s.review_minutes * 60)
+                quantity = s.order_quantity or max(b.container, math.ceil(b.rate * s.order_cover_minutes * 60 / b.container) * b.container)
+                bus.handle(inv.SetPolicy(Policy(b.part, PolicyKind.REORDER_POINT, b.supplier, round(b.lead_minutes), reorder_point=point, order_quantity=quantity)))
+                self._receive(b, point + quantity, WAREHOUSE, actor="opening stock")
+                self._receive(b, 2 * b.container, b.location, actor="opening stock")
+        if any(b.mode is SupplyMode.STOCK for b in self.bins.values()):
+            self.env.process(self._purchasing())
+
+    # ------------------------------------------------------------------ the line
+    def has(self, part: str, quantity: int) -> bool:
+        return self.bins[part].line_side >= quantity
+
+    def wait_for(self, part: str, emergency_lead: float | None) -> simpy.Event:
+        """The event of the next delivery of this part to the line side; with emergencies on,
+        one is ordered when no delivery is due soon enough."""
+        b = self.bins[part]
+        if emergency_lead is not None and not (b.mode is SupplyMode.STOCK and (b.in_tugger or b.warehouse)):
+            soon = self.env.now + emergency_lead * 60
+            if not any(t <= soon for t in b.arrivals):
+                self._emergency(b)
+        if b.mode is SupplyMode.STOCK:
+            self._tugger(b)
+        if b.waiting is None:
+            b.waiting = self.env.event()
+        return b.waiting
+
+    def take(self, part: str, quantity: int) -> None:
+        b = self.bins[part]
+        b.line_side -= quantity
+        b.unbooked += quantity
+        self.twin.level(_line(b.mode), -quantity)
+        if b.mode is SupplyMode.KANBAN:
+            b.used_since_card += quantity
+            self._scan_cards(b)
+        elif b.mode is SupplyMode.STOCK:
+            self._tugger(b)
+
+    def book(self) -> None:
+        """Issue what the line used since the last booking."""
+        now = self.twin.clock.now()
+        for b in self.bins.values():
+            if b.unbooked:
+                self.bus.handle(inv.AdjustStock(b.part, b.location, -b.unbooked, reason=ReasonCode.ISSUE_TO_LINE, actor="line", at=now))
+                b.unbooked = 0
+            if b.mode is SupplyMode.KANBAN and b.used_since_card >= b.container:
+                self._scan_cards(b)
+
+    # ------------------------------------------------------------------ replenishment
+    def _receive(self, b: Bin, quantity: int, location: str, *, actor: str = "dock", order: str | None = None, reference: str = "") -> None:
+        self.bus.handle(inv.ReceiveStock(b.part, location, quantity, purchase_order=order, actor=actor, reference=reference, at=self.twin.clock.now()))
+        if location == WAREHOUSE:
+            b.warehouse += quantity
+            self.twin.level("STOCK warehouse", quantity)
+        else:
+            self._to_line_side(b, quantity)
+        if actor != "opening stock":
+            self.touches[b.mode.value] += 2 * math.ceil(quantity / b.container)
+
+    def _to_line_side(self, b: Bin, quantity: int) -> None:
+        b.line_side += quantity
+        self.twin.level(_line(b.mode), quantity)
+        if b.waiting is not None:
+            event, b.waiting = b.waiting, None
+            event.succeed()
+
+    def _deliver(self, b: Bin, quantity: int, delay: float, location: str, order: str | None = None, reference: str = ""):
+        at = self.env.now + max(0, round(delay))
+        b.arrivals.append(at)
+        yield self.env.timeout(at - self.env.now)
+        b.arrivals.remove(at)
+        self.twin._now()
+        self._receive(b, quantity, location, order=order, reference=reference)
+        if location == WAREHOUSE:
+            self._tugger(b)
+
+    def _lane_delay(self, b: Bin) -> float:
+        """Seconds a purchase order takes: its lead time, give or take the lane's spread."""
+        settings = self.twin.scenario.suppliers.get(b.supplier)
+        if settings is None:
+            return b.lead_minutes * 60
+        lane = settings.transit_minutes
+        rng = self.twin.rng_for(f"{b.supplier}:stock")
+        return max(60.0, (b.lead_minutes + rng.triangular(lane.min, lane.max, lane.mode) - lane.mode) * 60)
+
+    def _scan_cards(self, b: Bin) -> None:
+        while b.used_since_card >= b.container:
+            try:
+                number = self.bus.handle(inv.ScanKanbanCard(b.part, at=self.twin.clock.now())).details["number"]
+            except JisflowError:
+                return  # every card of the loop is on order: scanned again when one comes back
+            b.used_since_card -= b.container
+            self.orders += 1
+            self.env.process(self._deliver(b, b.container, self._lane_delay(b), b.location, order=number, reference="kanban"))
+
+    def _purchasing(self):
+        review = min(self.twin.scenario.stock_settings(b.family).review_minutes for b in self.bins.values() if b.mode is SupplyMode.STOCK)
+        while True:
+            now = self.twin._now()
+            # the planner's proposals, each placed as an order of its own
+            for p in self.bus.handle(inv.PlanPurchasing(place=False, at=now)).details["proposals"]:
+                number = self.bus.handle(inv.PlacePurchaseOrder(p.item, p.supplier, p.quantity, p.due_at, source=p.source.value)).details["number"]
+                b = self.bins[p.item]
+                self.orders += 1
+                self.env.process(self._deliver(b, p.quantity, self._lane_delay(b), WAREHOUSE, order=number))
+            yield self.env.timeout(review * 60)
+
+    def _tugger(self, b: Bin) -> None:
+        """Two containers at the line side: when one is empty, a full one is picked in the
+        warehouse and brought to the line."""
+        if b.mode is not SupplyMode.STOCK or b.line_side + b.in_tugger > b.container or b.warehouse <= 0:
+            return
+        quantity = min(b.container, b.warehouse)
+        b.warehouse -= quantity
+        b.in_tugger += quantity
+        self.twin.level("STOCK warehouse", -quantity)
+        self.twin.level("STOCK tugger", quantity)
+        self.touches[b.mode.value] += 2
+        self.env.process(self._tug(b, quantity))
+
+    def _tug(self, b: Bin, quantity: int):
+        at = self.env.now + round(self.twin.scenario.stock_settings(b.family).replenish_minutes * 60)
+        b.arrivals.append(at)
+        yield self.env.timeout(at - self.env.now)
+        b.arrivals.remove(at)
+        self.bus.handle(inv.MoveStock(b.part, WAREHOUSE, b.location, quantity, actor="tugger", at=self.twin._now()))
+        b.in_tugger -= quantity
+        self.twin.level("STOCK tugger", -quantity)
+        self._to_line_side(b, quantity)
+
+    def _emergency(self, b: Bin) -> None:
+        """An express order of one container, at half the lane's transit (an hour without a lane)."""
+        settings = self.twin.scenario.suppliers.get(b.supplier)
+        delay = 3600.0 if settings is None else self.twin.rng_for(f"emergency:{b.supplier}").triangular(
+            settings.transit_minutes.min, settings.transit_minutes.max, settings.transit_minutes.mode) * 30
+        now = self.twin.clock.now()
+        number = self.bus.handle(inv.PlacePurchaseOrder(b.part, b.supplier, b.container, now + timedelta(seconds=delay), source="emergency")).details["number"]
+        self.emergencies[b.mode.value] += 1
+        self.orders += 1
+        self.env.process(self._deliver(b, b.container, delay, b.location, order=number, reference="emergency"))
+
+    # ------------------------------------------------------------------ JIT
+    def jit_load(self, supplier: str, horizon: int, room: int) -> list[tuple[Bin, int, str]]:
+        """What the supplier's truck takes of its summarized calls: every call whose window
+        starts within ``horizon`` seconds, up to ``room`` parts."""
+        with self.twin.app.uow:
+            calls = self.twin.app.uow.jit_calls.list(self.twin.line.code, supplier)
+        limit = self.twin.at(self.env.now + horizon)
+        load = []
+        for call in sorted(calls, key=lambda c: (c.window_start, c.part_number)):
+            if call.window_start > limit or call.part_number not in self.bins or room <= 0:
+                continue
+            left = call.quantity - self.jit_shipped[call.key]
+            if left <= 0:
+                continue
+            quantity = min(left, room)
+            room -= quantity
+            self.jit_shipped[call.key] += quantity
+            load.append((self.bins[call.part_number], quantity, f"JIT {call.family} {call.window_start:%Y-%m-%d %H:%M}"))
+        return load
+
+    def jit_arrive(self, load: list[tuple[Bin, int, str]]) -> None:
+        for b, quantity, reference in load:
+            self._receive(b, quantity, b.location, reference=reference)
+
+    # ------------------------------------------------------------------ figures
+    def containers(self) -> tuple[int, int]:
+        """Bin places at the line side and warehouse places, in containers, right now."""
+        line = sum(math.ceil(b.line_side / b.container) for b in self.bins.values())
+        warehouse = sum(math.ceil(b.warehouse / b.container) for b in self.bins.values())
+        return line, warehouse
+
+
+def _line(mode: SupplyMode) -> str:
+    return f"{mode.value} line side"
+
+
+__all__ = ["Bin", "StockSupply", "WAREHOUSE"]

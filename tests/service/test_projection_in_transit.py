@@ -1,0 +1,107 @@
+"""A despatched shipment feeds the shortage projection of the registered items it carries as
+an expected receipt at its ETA, until it is received. On the in-memory unit of work, SQLite
+and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from jisflow.adapters.plant_file import load_plant_file
+from jisflow.bootstrap import bootstrap
+from jisflow.domain.calloff import CallOffState
+from jisflow.domain.execution import ExecutionSetup, Scan
+from jisflow.domain.inventory import Item, Location, LocationKind
+from jisflow.domain.racks import RackType
+from jisflow.domain.sequence import Vehicle
+from jisflow.domain.transport import Lane
+from jisflow.services import commands as c
+from jisflow.services import execution as x
+from jisflow.services import inventory as inv
+from jisflow.services.clock import SimulatedClock
+from jisflow.services.outbox import MemoryPublisher
+from jisflow.services.unit_of_work import CallOffLineFilter
+
+PLANT = Path(__file__).parent.parent / "data" / "plants" / "small_plant.yaml"
+MONDAY_0700 = datetime(2026, 12, 7, 6, 0, tzinfo=timezone.utc)
+TAKT = timedelta(seconds=90)
+VEHICLES = 4
+TRANSIT = timedelta(minutes=1)
+SETUP = ExecutionSetup(
+    {"RACK-S": RackType("RACK-S", 4, families=frozenset({"SEAT"}))},
+    {"SEATS>DOCK-1": Lane("SEATS>DOCK-1", "SEATS", "DOCK-1", TRANSIT, timedelta(minutes=2), timedelta(minutes=1), "local haulier", 2)},
+    {"SEAT-L": "A-01-03"},
+)
+
+
+@pytest.fixture
+def jf(uow_factory):
+    definition = load_plant_file(PLANT)
+    clock = SimulatedClock(MONDAY_0700)
+    app = bootstrap(uow_factory(), clock=clock, publisher=MemoryPublisher())
+    app.bus.handle(c.LoadPlant(definition.plant, definition.data))
+    app.bus.handle(x.ConfigureExecution("SMALL", SETUP))
+    app.bus.handle(inv.AddLocations((Location("S10-L", LocationKind.SUPERMARKET, "Line side of S10"),)))
+    app.bus.handle(inv.RegisterItems((Item("SEAT-L", "Leather seat set"),)))
+    app.clock_ = clock
+    return app
+
+
+def despatch_seats(jf) -> str:
+    """Broadcast, pick, rack and despatch the leather seats of the first vehicles; the truck's id."""
+    rows = tuple(c.SequenceRow(f"row {i + 2}", Vehicle(f"V{i + 1:04d}", "TOURER", {"trim": "LUX", "roof": "CLOSED"}, None)) for i in range(VEHICLES))
+    jf.bus.handle(c.ImportSequence("L1", rows, source="test.csv"))
+    for i in range(VEHICLES):
+        jf.clock_.set(MONDAY_0700 + i * TAKT)
+        jf.bus.handle(c.BroadcastVehicle("L1", f"V{i + 1:04d}", MONDAY_0700 + i * TAKT))
+    jf.relay()
+    with jf.uow:
+        numbers = sorted({ln.number for ln in jf.uow.calloffs.lines(CallOffLineFilter(line="L1"))})
+    for number in numbers:
+        jf.bus.handle(c.TransitionCallOffLines(number, CallOffState.ACKNOWLEDGED, actor="supplier"))
+    items = jf.bus.handle(x.CreatePickList("L1", "SEATS")).details["items"]
+    jf.bus.handle(x.ConfirmPick("L1", tuple((i["order_id"], i["family"]) for i in items)))
+    jf.bus.handle(x.VerifyScans("L1", tuple(Scan(i["rack_id"], i["slot"], i["part_number"], f"SN-{i['order_id']}") for i in items)))
+    (shipment,) = jf.bus.handle(x.PlanLoads("L1", until=MONDAY_0700 + timedelta(hours=1))).details["shipments"]
+    jf.clock_.set(MONDAY_0700 + VEHICLES * TAKT)
+    jf.bus.handle(x.DespatchShipment(shipment["id"]))
+    return shipment["id"]
+
+
+def projection(jf):
+    with jf.uow:
+        return inv.projections(jf.uow, jf.clock_.now(), ["SEAT-L"])["SEAT-L"]
+
+
+def need_times(jf) -> dict[str, datetime]:
+    with jf.uow:
+        return {r.order_id: r.need_time for r in jf.uow.inventory.reservations(item="SEAT-L")}
+
+
+def test_seats_on_the_road_are_expected_at_the_trucks_eta_and_cover_their_vehicles(jf):
+    despatch_seats(jf)
+    eta = jf.clock_.now() + TRANSIT
+    assert eta < min(need_times(jf).values()), "the truck arrives before the first seat is needed"
+    seats = projection(jf)
+    assert (seats.on_hand, seats.expected, seats.demand) == (0, VEHICLES, VEHICLES)
+    assert seats.first_shortage_at is None and seats.end_balance == 0
+
+
+def test_a_truck_announced_later_than_the_first_need_leaves_that_vehicle_short(jf):
+    shipment_id = despatch_seats(jf)
+    needs = need_times(jf)
+    late = sorted(needs.values())[1]  # after V0001's need, at V0002's: a receipt serves a need at its own instant
+    outcome = jf.bus.handle(x.UpdateEta(shipment_id, late))
+    seats = outcome.details["projections"]["SEAT-L"]
+    assert (seats.first_shortage_order_id, seats.first_shortage_at) == ("V0001", needs["V0001"])
+    assert seats.short_quantity == 1 and seats.expected == VEHICLES
+
+
+def test_a_received_truck_is_stock_on_hand_and_no_longer_expected(jf):
+    shipment_id = despatch_seats(jf)
+    jf.clock_.set(jf.clock_.now() + TRANSIT)
+    jf.bus.handle(x.ReceiveShipment(shipment_id))
+    seats = projection(jf)
+    assert (seats.on_hand, seats.expected, seats.first_shortage_at) == (VEHICLES, 0, None)

@@ -50,6 +50,18 @@ class Stream:
     def options(self) -> list[str]:
         return ["--nats", NATS_URL, "--stream", self.name, "--prefix", self.prefix]
 
+    def last_message(self, subject: str) -> tuple[bytes, dict[str, str]]:
+        """The body and headers of the last message the stream holds on ``subject``."""
+        async def run() -> tuple[bytes, dict[str, str]]:
+            nc = await _nats()
+            try:
+                stored = await nc.jetstream().get_last_msg(self.name, subject)
+                return stored.data, dict(stored.headers or {})
+            finally:
+                await nc.close()
+
+        return asyncio.run(run())
+
     def delete(self) -> None:
         async def run() -> None:
             nc = await _nats()

@@ -11,8 +11,9 @@ re-assignment, or by mistake). Workers share the lines by owning disjoint sets o
 A message is applied in one transaction together with its id in the inbox and acknowledged
 only after the commit: a worker killed in between leaves the message unacknowledged, it comes
 again, is recognised as applied and is only acknowledged. A message that can never be applied
-(``Rejected``: malformed, unknown line) is logged and terminated, so it does not hold up its line;
-any other failure (the database is away) makes it come again after a pause.
+(``Rejected``: malformed, unknown line) is kept on the line's dead-letter subject
+(``jisflow.<plant>.<line>.broadcast.rejected``, with the reason in the ``Jisflow-Rejected-Reason``
+header) and then terminated, so it does not hold up its line and is not lost; any other failure (the database is away) makes it come again after a pause.
 
 All NATS traffic runs on one asyncio loop; the applying and the relaying (plain synchronous
 code with one unit of work) run one after the other on a single thread beside it, so the loop
@@ -41,12 +42,18 @@ from jisflow.services.outbox import Publisher
 log = logging.getLogger(__name__)
 
 BROADCAST = "broadcast"
+REJECTED = "rejected"
 GROUP = "jisflow"
 
 
 def broadcast_subject(plant: str, line: str, prefix: str = PREFIX) -> str:
     """Where a plant's feed publishes the broadcasts of one line."""
     return f"{prefix}.{token(plant)}.{token(line)}.{BROADCAST}"
+
+
+def rejected_subject(plant: str, line: str, prefix: str = PREFIX) -> str:
+    """Where the broadcasts of a line that can never be applied are kept, with their reason."""
+    return f"{broadcast_subject(plant, line, prefix)}.{REJECTED}"
 
 
 def durable_name(plant: str, line: str, group: str = GROUP) -> str:
@@ -63,7 +70,8 @@ def share(lines: Sequence[str], index: int, workers: int) -> list[str]:
 
 
 class Rejected(Exception):
-    """The message can never be applied; it is logged and dropped so its line goes on."""
+    """The message can never be applied; it goes to its line's dead-letter subject so its line
+    goes on."""
 
 
 @dataclass(frozen=True)
@@ -134,6 +142,7 @@ class FeedWorker:
         self._stopping = False
         self._last_activity = time.monotonic()
         self._busy = 0  # messages and relay rounds being worked on: never idle meanwhile
+        self._js: Any = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jisflow-apply")
 
     def stop(self) -> None:
@@ -162,7 +171,7 @@ class FeedWorker:
                 pass
         nc = await nats.connect(self.url, connect_timeout=self.connect_timeout, max_reconnect_attempts=-1, allow_reconnect=True)
         try:
-            js = nc.jetstream()
+            js = self._js = nc.jetstream()
             await self._ensure_stream(js)
             if self.prepare is not None:
                 await self._in_thread(self.prepare)
@@ -220,7 +229,11 @@ class FeedWorker:
             id_ = id_ or payload.get("message_id") or f"{self.stream}-{message.metadata.sequence.stream}"
             applied = await self._while_in_progress(message, self._in_thread(self.handle, feed.line, str(id_), payload))
         except (Rejected, ValueError) as exc:
-            log.error("broadcast %s on %s rejected and dropped: %s", id_, message.subject, exc)
+            if not await self._dead_letter(feed, message, str(id_), exc):
+                self.stats.retried += 1
+                await message.nak(delay=1.0)
+                return
+            log.error("broadcast %s on %s rejected, kept on %s: %s", id_, message.subject, rejected_subject(feed.plant, feed.line, self.prefix), exc)
             self.stats.rejected += 1
             await message.term()
             return
@@ -234,6 +247,22 @@ class FeedWorker:
             self.stats.applied[feed.line] += 1
         else:
             self.stats.duplicates += 1
+
+    async def _dead_letter(self, feed: FeedLine, message: Any, id_: str, reason: Exception) -> bool:
+        """Keep a message that can never be applied on its line's dead-letter subject, body
+        unchanged, with its id and the reason; False when that failed (it then comes again)."""
+        headers = {
+            "Nats-Msg-Id": f"{REJECTED}-{id_}",
+            "Jisflow-Original-Id": id_,
+            "Jisflow-Original-Subject": message.subject,
+            "Jisflow-Rejected-Reason": " ".join(str(reason).split())[:2000],
+        }
+        try:
+            await self._js.publish(rejected_subject(feed.plant, feed.line, self.prefix), message.data, headers=headers)
+        except Exception:
+            log.exception("could not keep the rejected broadcast %s on its dead-letter subject; it comes again", id_)
+            return False
+        return True
 
     async def _while_in_progress(self, message: Any, work: Any) -> Any:
         """Await ``work``, telling JetStream every half acknowledgement wait that the message is

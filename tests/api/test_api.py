@@ -3,6 +3,8 @@ idempotency, size limits, credentials and the audit trail of API changes."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlalchemy as sa
 from api_support import FAST_HASH, Api, vehicles
@@ -13,13 +15,17 @@ from jisflow.entrypoints.api.deps import MAX_PAGE_SIZE
 from jisflow.services import auth
 
 
-def test_the_openapi_document_and_the_interactive_docs_are_served(api: Api):
+def test_the_openapi_document_and_the_interactive_docs_are_served_without_any_outside_address(api: Api):
     document = api.client.get("/openapi.json").json()
     assert {"/plants", "/lines/{line}/chain", "/calloff-lines", "/alerts", "/audit"} <= document["paths"].keys()
     assert "Idempotency-Key" in {p["name"] for p in document["paths"]["/lines/{line}/broadcast"]["post"]["parameters"]}
     assert "application/problem+json" in document["paths"]["/calloffs/{number}"]["get"]["responses"]["404"]["content"]
     docs = api.client.get("/docs")
     assert docs.status_code == 200 and "swagger-ui" in docs.text
+    assets = re.findall(r'(?:src|href)="([^"]+)"', docs.text)
+    assert assets and not [a for a in assets if a.startswith(("http:", "https:", "//"))]
+    for asset in assets:
+        assert api.client.get(asset).status_code == 200, asset
 
 
 def test_plants_are_listed_with_their_lines_and_stations(api: Api):

@@ -219,6 +219,18 @@ def test_a_reorder_point_policy_places_orders_when_the_plan_is_applied(jf):
     assert jf.bus.handle(inv.PlanPurchasing()).details["proposals"] == []
 
 
+def test_a_plan_that_places_several_orders_at_once_gives_each_its_own_number(jf):
+    receive(jf, 2)
+    load(jf, 5)
+    jf.bus.handle(inv.SetPolicy(Policy("DOC-1", PolicyKind.REORDER_POINT, "DOCS", lead_time_minutes=600, reorder_point=2, order_quantity=4)))
+    jf.bus.handle(inv.SetPolicy(Policy("BOLT-6", PolicyKind.REORDER_POINT, "BOLTS", lead_time_minutes=480, reorder_point=100, order_quantity=500)))
+    placed = jf.bus.handle(inv.PlanPurchasing(place=True))
+    assert sorted(placed.details["orders"]) == ["PO000001", "PO000002"]
+    with jf.uow:
+        orders = {o.number: o.item for o in jf.uow.purchasing.orders()}
+    assert orders == {"PO000001": "DOC-1", "PO000002": "BOLT-6"} or orders == {"PO000001": "BOLT-6", "PO000002": "DOC-1"}
+
+
 def test_bad_requests_are_refused_with_what_and_where(jf):
     with pytest.raises(NotFound, match="BOGUS"):
         receive(jf, 1, item="BOGUS")

@@ -51,9 +51,14 @@ class _Staged:
     def __init__(self, store: MemoryStore) -> None:
         self.store = store
         self.ops: list = []
+        self.pending: dict[str, dict] = {}  # what the transaction wrote that its own reads must see
 
     def stage(self, op) -> None:
         self.ops.append(op)
+
+    def clear(self) -> None:
+        self.ops.clear()
+        self.pending.clear()
 
 
 class MemoryPlantRepository(ports.PlantRepository):
@@ -148,6 +153,8 @@ class MemoryCallOffRepository(ports.CallOffRepository):
         snapshot = copy.deepcopy(calloff)
 
         def apply(st: MemoryStore) -> None:
+            for old in st.calloffs[snapshot.number].lines if snapshot.number in st.calloffs else ():
+                st.lines_in_state.get(old.state, {}).pop(old.id, None)  # type: ignore[arg-type]
             for line in snapshot.lines:
                 line.id = next(st.ids)
                 line.events = []
@@ -408,8 +415,8 @@ class MemoryUnitOfWork(ports.AbstractUnitOfWork):
     def _commit(self) -> None:
         for op in self._staged.ops:
             op(self.store)
-        self._staged.ops.clear()
+        self._staged.clear()
         self.committed += 1
 
     def _rollback(self) -> None:
-        self._staged.ops.clear()
+        self._staged.clear()

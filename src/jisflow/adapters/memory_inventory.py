@@ -155,26 +155,34 @@ class MemoryPurchasingRepository(PurchasingRepository):
 
     def add_order(self, order: PurchaseOrder) -> None:
         snapshot = copy.copy(order)
+        self._written()[snapshot.number] = snapshot  # seen by this transaction's own reads, as in SQL
         self._s.stage(lambda st: st.inventory.orders.__setitem__(snapshot.number, snapshot))
 
     save_order = add_order
 
+    def _written(self) -> dict[str, PurchaseOrder]:
+        return self._s.pending.setdefault("orders", {})
+
+    def _all_orders(self) -> dict[str, PurchaseOrder]:
+        written = self._s.pending.get("orders")
+        return {**self._st.orders, **written} if written else self._st.orders
+
     def get_order(self, number: str) -> PurchaseOrder:
         try:
-            return copy.copy(self._st.orders[number])
+            return copy.copy(self._all_orders()[number])
         except KeyError:
             raise NotFound(f"no purchase order {number!r}") from None
 
     def orders(self, *, item: str | None = None, open_only: bool = False) -> list[PurchaseOrder]:
         found = [
             copy.copy(o)
-            for o in self._st.orders.values()
+            for o in self._all_orders().values()
             if (item is None or o.item == item) and (not open_only or o.state is OrderState.OPEN)
         ]
         return sorted(found, key=lambda o: (o.expected_at, o.number))
 
     def count_orders(self) -> int:
-        return len(self._st.orders)
+        return len(self._all_orders())
 
     def put_policy(self, policy: Policy) -> None:
         self._s.stage(lambda st: st.inventory.policies.__setitem__(policy.item, policy))

@@ -10,6 +10,7 @@ import threading
 from dataclasses import dataclass
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jisflow.bootstrap import App
@@ -106,7 +107,8 @@ def create_app(app: App | None = None, settings: ApiSettings | None = None) -> F
 
         app = bootstrap()
     settings = settings or ApiSettings()
-    api = FastAPI(
+    # the interactive docs' scripts and styles are served from the installed package: no CDN
+    api = FastAPIOffline(
         title=settings.title,
         version="1",
         summary="Just-in-Sequence logistics: pearl chain, call-offs, alerts, audit, webhooks.",

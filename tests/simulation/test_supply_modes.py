@@ -132,14 +132,20 @@ def test_the_warehouse_location_is_booked_in_the_ledger_for_stock_families_only(
         assert WAREHOUSE not in kanban.app.uow.inventory.locations()
 
 
-def test_line_side_bins_too_small_for_the_tugger_round_stop_the_line_on_the_warehouse():
-    # two bins of 5 seats cover 10 minutes of the line, the tugger takes 20: the warehouse has
-    # the seats but they do not reach the line in time
-    raw = one_station(supply_modes={"SEAT": "STOCK"}, stock_fed={"container_quantity": 5, "replenish_minutes": 20})
-    kpis = simulate(parse_scenario(raw)).kpis()
+def test_the_tugger_keeps_a_long_round_covered_and_every_trip_and_receipt_counts_two_touches():
+    # containers of 5 seats, a 20-minute tugger round: the line side is refilled at one
+    # container plus one and a half rounds of use, so the line never waits on the warehouse
+    raw = one_station(supply_modes={"SEAT": "STOCK"}, stock_fed={"container_quantity": 5, "replenish_minutes": 20, "order_cover_minutes": 30})
+    twin = Twin(parse_scenario(raw))
+    result = twin.run()
+    kpis = result.kpis()
 
-    assert kpis["line_stop_minutes"] > 0
-    assert {(s["cause"], s["family"]) for s in kpis["line_stops"]} == {("warehouse", "SEAT")}
+    assert kpis["line_stop_minutes"] == 0
+    trips = result.handler_calls["MoveStock"] + sum(-(-b.in_tugger // 5) for b in twin.stock.bins.values())  # done + on the way
+    with twin.app.uow:
+        received = sum(-(-m.quantity // 5) for m in twin.app.uow.inventory.movements(item="SEAT-1")
+                       if m.reason is ReasonCode.RECEIPT and m.actor != "opening stock")
+    assert kpis["handling_touches"] == 2 * trips + 2 * received
 
 
 def test_a_mode_a_family_cannot_have_or_sizes_for_an_unknown_family_are_refused_with_their_paths():

@@ -193,3 +193,17 @@ def test_the_demo_scenario_file_is_valid():
     scenario = load_scenario(demo_scenario_path())
     assert scenario.plant.code == "DEMO"
     assert scenario.supplier("SITZ").truck_interval_minutes == 45
+
+
+def test_jis_racks_travel_just_in_time_not_as_soon_as_their_parts_are_built():
+    # build time zero, a truck every 5 minutes, 3 minutes on the road, parts needed 10 minutes
+    # after their broadcast: a rack leaves when its first part would be late on the next
+    # truck, never a whole interval earlier than that, and never too late to arrive in time
+    interval, transit = 5, 3
+    result = simulate(parse_scenario(one_station(interval=interval, transit=transit)))
+
+    departed = [p for p in result.parts if p.departed_at is not None]
+    assert departed
+    for p in departed:
+        assert p.need_at - (interval + transit) * 60 - interval * 60 <= p.departed_at <= p.need_at - transit * 60
+    assert result.kpis()["line_stop_minutes"] == 0

@@ -80,7 +80,8 @@ def _mode_table(kpis: dict[str, Any]) -> str:
 
 
 def _mode_chart(result: TwinResult) -> str:
-    """One line per stock category (mode and place), in parts, over the sampled run."""
+    """One strip per stock category (mode and place), each on its own scale, in pieces, over
+    the sampled run: bolts by the thousand and seat sets by the dozen stay readable together."""
     samples = result.level_series
     if not samples:
         return "<p>no samples</p>"
@@ -88,23 +89,21 @@ def _mode_chart(result: TwinResult) -> str:
     if not categories:
         return "<p>no stock</p>"
     t0, t1 = samples[0][0], samples[-1][0]
-    top = max((v for _, levels in samples for v in levels.values()), default=0) or 1
-
-    def y(v: int) -> float:
-        return HEIGHT - PAD - (HEIGHT - 2 * PAD) * v / top
-
-    lines, legend = [], []
+    strip = 56
+    parts = []
     for i, cat in enumerate(categories):
         colour = COLOURS[i % len(COLOURS)]
-        points = " ".join(f"{_x(t, t0, t1):.1f},{y(levels.get(cat, 0)):.1f}" for t, levels in samples)
-        lines.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"><title>{escape(cat)}</title></polyline>')
-        legend.append(f'<text x="{PAD + 150 * (i % 5)}" y="{12 + 13 * (i // 5)}" fill="{colour}">{escape(cat)}</text>')
+        top = max(levels.get(cat, 0) for _, levels in samples) or 1
+        base = 10 + i * strip + strip - 12
+        points = " ".join(f"{_x(t, t0, t1) + 120:.1f},{base - (strip - 20) * levels.get(cat, 0) / top:.1f}" for t, levels in samples)
+        parts.append(f'<text x="5" y="{base - 14}">{escape(cat)}</text><text x="5" y="{base}">peak {top}</text>'
+                     f'<line x1="{PAD + 120}" y1="{base}" x2="{WIDTH - PAD + 120}" y2="{base}" stroke="#ccc"/>'
+                     f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"><title>{escape(cat)}</title></polyline>')
+    height = 20 + strip * len(categories)
     return (
-        f'<svg width="{WIDTH}" height="{HEIGHT + 20}" role="img" aria-label="stock over time per supply mode">'
-        f'{"".join(legend)}{"".join(lines)}'
-        f'<text x="{PAD}" y="{HEIGHT + 5}">{escape(_clock(result, t0))}</text>'
-        f'<text x="{WIDTH - PAD - 80}" y="{HEIGHT + 5}">{escape(_clock(result, t1))}</text>'
-        f'<text x="{WIDTH - PAD - 120}" y="{HEIGHT - PAD + 12}">peak {top} parts</text></svg>'
+        f'<svg width="{WIDTH + 120}" height="{height + 16}" role="img" aria-label="stock over time per supply mode">{"".join(parts)}'
+        f'<text x="{PAD + 120}" y="{height + 10}">{escape(_clock(result, t0))}</text>'
+        f'<text x="{WIDTH - PAD + 40}" y="{height + 10}">{escape(_clock(result, t1))}</text></svg>'
     )
 
 

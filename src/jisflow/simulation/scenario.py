@@ -67,7 +67,7 @@ class SupplierSettings(_Schema):
     """How a supplier answers its call-offs and ships: build time, truck cadence and size, lane."""
 
     truck_interval_minutes: int = Field(30, gt=0)
-    truck_capacity: int = Field(48, gt=0)  # parts per truck
+    truck_capacity: int = Field(48, gt=0)  # places per truck: a JIS part or a JIT container each
     build_minutes: int = Field(10, ge=0)  # from call-off received to part ready for loading
     transit_minutes: Triangular = Triangular(min=20, mode=30, max=45)
     first_departure_minutes: float = Field(0, ge=0)  # after the start of the run

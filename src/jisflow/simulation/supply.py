@@ -7,7 +7,8 @@ card scan and purchase order goes through the real inventory and purchasing comm
 
 - **JIT**: the real handlers sum the vehicles' demand into summarized calls, one per part and
   window. The supplier's truck takes every call whose window would start before the next truck
-  could arrive and delivers what it adds to the line side, in containers (``ReceiveStock``).
+  could arrive and delivers what it adds to the line side, in containers (``ReceiveStock``); a
+  container takes one of the truck's places.
 - **KANBAN**: a loop of cards per part (``SetPolicy`` with cards and container quantity). The
   loop starts full at the line side; each emptied container's card is scanned
   (``ScanKanbanCard``, which places the purchase order) and a full container comes back after
@@ -67,6 +68,7 @@ class Bin:
     in_tugger: int = 0
     used_since_card: int = 0
     unbooked: int = 0  # used by the line, not yet issued in the ledger
+    refill_at: int = 0  # STOCK: the line-side level at which the tugger brings a container
     arrivals: list[int] = field(default_factory=list)  # run seconds of deliveries on their way
     waiting: simpy.Event | None = None
 
@@ -114,8 +116,9 @@ class StockSupply:
                 point = s.reorder_point if s.reorder_point is not None else math.ceil(cover + b.rate * s.review_minutes * 60)
                 quantity = s.order_quantity or max(b.container, math.ceil(b.rate * s.order_cover_minutes * 60 / b.container) * b.container)
                 bus.handle(inv.SetPolicy(Policy(b.part, PolicyKind.REORDER_POINT, b.supplier, round(b.lead_minutes), reorder_point=point, order_quantity=quantity)))
+                b.refill_at = b.container + math.ceil(b.rate * s.replenish_minutes * 60 * 1.5)
                 self._receive(b, point + quantity, WAREHOUSE, actor="opening stock")
-                self._receive(b, 2 * b.container, b.location, actor="opening stock")
+                self._receive(b, b.refill_at + b.container, b.location, actor="opening stock")
         if any(b.mode is SupplyMode.STOCK for b in self.bins.values()):
             self.env.process(self._purchasing())
 
@@ -218,9 +221,10 @@ class StockSupply:
             yield self.env.timeout(review * 60)
 
     def _tugger(self, b: Bin) -> None:
-        """Two containers at the line side: when one is empty, a full one is picked in the
-        warehouse and brought to the line."""
-        if b.mode is not SupplyMode.STOCK or b.line_side + b.in_tugger > b.container or b.warehouse <= 0:
+        """A container is picked in the warehouse and brought to the line when the line side
+        (with what is on its way) falls to one container plus the line's use during a tugger
+        round (two bins when the round is short)."""
+        if b.mode is not SupplyMode.STOCK or b.line_side + b.in_tugger > b.refill_at or b.warehouse <= 0:
             return
         quantity = min(b.container, b.warehouse)
         b.warehouse -= quantity
@@ -254,7 +258,7 @@ class StockSupply:
     # ------------------------------------------------------------------ JIT
     def jit_load(self, supplier: str, horizon: int, room: int) -> list[tuple[Bin, int, str]]:
         """What the supplier's truck takes of its summarized calls: every call whose window
-        starts within ``horizon`` seconds, up to ``room`` parts."""
+        starts within ``horizon`` seconds, up to ``room`` containers."""
         with self.twin.app.uow:
             calls = self.twin.app.uow.jit_calls.list(self.twin.line.code, supplier)
         limit = self.twin.at(self.env.now + horizon)
@@ -265,8 +269,9 @@ class StockSupply:
             left = call.quantity - self.jit_shipped[call.key]
             if left <= 0:
                 continue
-            quantity = min(left, room)
-            room -= quantity
+            b = self.bins[call.part_number]
+            quantity = min(left, room * b.container)
+            room -= math.ceil(quantity / b.container)
             self.jit_shipped[call.key] += quantity
             load.append((self.bins[call.part_number], quantity, f"JIT {call.family} {call.window_start:%Y-%m-%d %H:%M}"))
         return load

@@ -93,6 +93,7 @@ class Part:
     arrived_at: int | None = None
     consumed_at: int | None = None
     emergency: bool = False
+    quantity: int = 1  # pieces (a set of four wheels is one part of four pieces)
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ class TwinResult:
     trucks: list[Truck]
     stops: list[Stop]
     series: list[tuple[int, int, int]]  # (run second, parts line side, parts waiting at the dock)
-    stock_area: int  # part-seconds at the plant (line side, dock, warehouse) over the production span
+    stock_area: int  # piece-seconds at the plant (line side, dock, warehouse) over the production span
     peak_line_side: int
     peak_stock: int = 0  # parts at the plant at the busiest moment
     modes: dict[str, str] = field(default_factory=dict)  # family -> supply mode
@@ -440,7 +441,7 @@ class Twin:
             self.app.bus.handle(c.TransitionCallOffLines(calloff.number, CallOffState.ACKNOWLEDGED, actor=calloff.supplier))
             build = self.scenario.supplier(calloff.supplier).build_minutes * 60
             for ln in calloff.lines:
-                part = Part(ln.order_id, ln.family, ln.supplier, ln.seq_no, self.sec(ln.need_time), now + build)
+                part = Part(ln.order_id, ln.family, ln.supplier, ln.seq_no, self.sec(ln.need_time), now + build, quantity=ln.quantity)
                 if (ln.order_id, ln.family) not in self.parts:
                     self.unfitted[ln.order_id] += 1
                 self.parts[(ln.order_id, ln.family)] = part
@@ -481,7 +482,8 @@ class Twin:
         yield self.env.timeout(round(settings.first_departure_minutes * 60))
         jit = self.stock is not None and code in self.jit_suppliers
         while self.env.now <= end:
-            load, shipments, racks = self._load(code, settings.truck_capacity)
+            # a rack goes when its first part would be late on the next truck at the longest transit
+            load, shipments, racks = self._load(code, settings.truck_capacity, self.env.now + round((settings.truck_interval_minutes + lane.max) * 60))
             lots = self.stock.jit_load(code, round((settings.truck_interval_minutes + lane.max) * 60), settings.truck_capacity - len(load)) if jit and self.stock else []
             if load or lots:
                 transit = round(rng.triangular(lane.min, lane.max, lane.mode) * 60)
@@ -494,10 +496,12 @@ class Twin:
                 self.env.process(self._drive(load, shipments, lots, transit, racks))
             yield self.env.timeout(settings.truck_interval_minutes * 60)
 
-    def _load(self, code: str, capacity: int) -> tuple[list[Part], list[str], int]:
+    def _load(self, code: str, capacity: int, due_by: int) -> tuple[list[Part], list[str], int]:
         """The supplier's floor at a truck departure, through the real commands: racks planned
-        for what was called off, the parts that are ready picked and scanned into their racks
-        in sequence (up to the truck's capacity), those racks closed, loaded and despatched."""
+        for what was called off; every rack whose first part is needed by ``due_by`` gets the
+        parts that are ready picked and scanned into it in sequence (up to the truck's
+        capacity); those racks are closed, loaded and despatched. Racks not yet due wait for a
+        later truck, so parts travel just in time rather than as soon as they are built."""
         if not any(p.supplier == code for p in self.pending.values()):
             return [], [], 0
         now_s = self.env.now
@@ -510,6 +514,8 @@ class Twin:
         scans: list[Scan] = []
         closing: list[str] = []
         for rack in sorted(racks, key=lambda r: (r.first_need, r.first_seq or 0, r.family)):
+            if self.sec(rack.first_need) > due_by:
+                continue
             took = 0
             for slot in sorted(rack.slots, key=lambda s: s.position):
                 p = self.pending.get((slot.order_id, slot.family))
@@ -561,7 +567,7 @@ class Twin:
             p.arrived_at = self.env.now
             if cap is not None and self.line_side[p.family] >= cap and (p.order_id, p.family) not in self.arrival:
                 self.dock[p.family].append(p)
-                self.level(DOCK, +1)
+                self.level(DOCK, +p.quantity)
                 continue
             self._to_line_side(p)
         if lots and self.stock is not None:
@@ -569,7 +575,7 @@ class Twin:
 
     def _to_line_side(self, p: Part) -> None:
         self.line_side[p.family] += 1
-        self.level("JIS line side", +1)
+        self.level("JIS line side", +p.quantity)
         self.at_line.add((p.order_id, p.family))
         event = self.arrival.pop((p.order_id, p.family), None)
         if event is not None:
@@ -579,7 +585,7 @@ class Twin:
         """The line needs a part that waits at the dock behind others: it is fetched at once,
         even if that overfills the line side."""
         self.dock[p.family].remove(p)
-        self.level(DOCK, -1)
+        self.level(DOCK, -p.quantity)
         self._to_line_side(p)
 
     def _sampler(self, end: int):
@@ -685,7 +691,7 @@ class Twin:
                     part.consumed_at = self.env.now
                     self.at_line.discard(key)
                     self.line_side[part.family] -= 1
-                    self.level("JIS line side", -1)
+                    self.level("JIS line side", -part.quantity)
                     self.unfitted[key[0]] -= 1
                     if not self.unfitted[key[0]]:
                         self.to_consume.append(key[0])

@@ -45,6 +45,7 @@ from jisflow.adapters.plant_file import demo_plant_path, load_plant_file
 from jisflow.bootstrap import bootstrap
 from jisflow.domain.sequence import Vehicle
 from jisflow.domain.vehicle_mix import generate_vehicles
+from jisflow.entrypoints.process import freeze_startup_objects
 from jisflow.services import commands as c
 from jisflow.services.clock import SimulatedClock
 from jisflow.simulation.floor import FloorRun
@@ -213,6 +214,7 @@ def run(args: argparse.Namespace, url: str, paced: int) -> None:
 
     for _ in range(5):  # warm up (plant parsed, caches filled)
         broadcast()
+    freeze_startup_objects()  # as `jisflow worker` does once started
 
     # 1. throughput
     counter = Counter(engine)

@@ -72,6 +72,9 @@ def demo(
     t0 = walltime.perf_counter()
     planned = run.plan_day(shift_start)
     run.floor.stock_line(shift_start, shift_end)
+    from jisflow.entrypoints.process import freeze_startup_objects
+
+    freeze_startup_objects()  # the plant and the day's plan stay for the whole run
     if not as_json:
         console.print(f"planned {planned} vehicles; letting the {lead} before the shift pass (lead-time call-offs go out)...")
     issued_before = run.lead_in(shift_start)

@@ -33,6 +33,9 @@ def serve(
         mount_tower(api, storage_secret=get_settings().web_secret)
         console.print(f"jisflow control tower on http://{host}:{port}/tower")
     console.print(f"jisflow API on http://{host}:{port} (docs at /docs)")
+    from jisflow.entrypoints.process import freeze_startup_objects
+
+    freeze_startup_objects()
     uvicorn.run(api, host=host, port=port, log_level="info")
 
 
@@ -128,9 +131,13 @@ def _consume(app, url: str, lines: str | None, workers: int, worker_index: int, 
     owned = share(wanted, worker_index, workers)
 
     def prepare() -> None:
-        """Catch up on what runs after a commit (reservations) in case a crash cut it short."""
+        """Catch up on what runs after a commit (reservations) in case a crash cut it short;
+        what that loaded (plants, their calendars) stays for good."""
+        from jisflow.entrypoints.process import freeze_startup_objects
+
         for code in owned:
             app.bus.handle(SyncReservations(code))
+        freeze_startup_objects()
 
     def handle(line: str, message_id: str, payload: dict) -> bool:
         try:

@@ -11,10 +11,14 @@ every step:
   not yet shipped is the part the vehicle's current specification needs;
 - stock is never negative nor double-booked: balances and stock rows equal the sums of the
   movements, ``0 <= reserved <= on hand`` and reserved equals the units the reservations hold;
-- every command that changed a business record (chain, call-off lines, stock, shipments on
-  the road) wrote audit entries, and a refused command changed no business record and wrote
-  neither audit entries nor outbox messages (a refused scan keeps only its refusal record and
-  alert);
+- every command that changed a business record (chain, call-off lines, stock, reservations,
+  racks, shipments) wrote audit entries, and a refused command changed no business record and
+  wrote neither audit entries nor outbox messages (a refused scan keeps only its refusal record
+  and alert); the changes no domain event announces are audited under their own subject, with
+  the state before and after: a rack planned by a pick list (``rack/<id>``, new or given more
+  slots while open), emptied or loaded, a shipment planned (``shipment/<id>``), and an item's
+  demand or reserved units changed by a reservation sync (``reservations/<item>``, one entry
+  an item, unless stock of the item moved in the same command);
 - whenever the relay runs (a random step, and at the end of every run) it leaves no message
   unpublished, and by the end of a run every outbox message reached the publisher exactly once.
 
@@ -123,27 +127,85 @@ class Databases:
 
 
 # --------------------------------------------------------------------------- what the checks read
-def business_state(app: App) -> tuple:
+def business_state(app: App) -> dict[str, Any]:
     """The records whose every change must be audited: the chain, the call-off lines, the
-    stock and the shipments that left."""
+    stock, the reservations (per item: reserved units and live demand lines), the racks
+    (state, shipment, slots) and the shipments."""
     uow = app.uow
     with uow:
         plant = uow.plants.of_line(LINE)
         chain = tuple((e.order_id, e.seq_no, e.status.value, tuple(sorted(e.vehicle.options.items())), e.vehicle.model) for e in uow.chains.get(plant.line(LINE)).entries())
         lines = tuple(sorted((ln.number, ln.order_id, ln.family, ln.state.value, ln.part_number, ln.seq_no) for ln in uow.calloffs.lines(CallOffLineFilter())))
         stock = tuple(sorted((r.item, r.location, r.lot, r.on_hand) for r in uow.inventory.stock()))
-        shipments = tuple(sorted((s.id, s.state.value) for s in uow.execution.shipments(LINE, (ShipmentState.DEPARTED, ShipmentState.RECEIVED))))
-    return chain, lines, stock, shipments
+        demand: dict[str, set] = {code: set() for code in ITEMS}
+        for r in uow.inventory.reservations(line=LINE):
+            demand[r.item].add((r.order_id, r.family, r.quantity, r.seq_no, r.need_time))
+        reservations = {code: (b.reserved, frozenset(demand.get(code, ()))) for code, b in uow.inventory.balances().items()}
+        racks = {r.id: (r.state.value, r.shipment, tuple((s.order_id, s.family, s.serial) for s in r.slots)) for r in uow.execution.racks(LINE)}
+        shipments = {s.id: (s.state.value, tuple(s.racks)) for s in uow.execution.shipments(LINE)}
+    return {"chain": chain, "lines": lines, "stock": stock, "reservations": reservations, "racks": racks, "shipments": shipments}
 
 
-def marks(app: App) -> tuple[int, int]:
-    """How many audit entries and outbox messages (published or not) exist."""
+def marks(app: App) -> tuple[int, int, int]:
+    """How many audit entries and outbox messages (published or not) exist, and the id of
+    the last audit entry."""
     with app.uow:
-        connection = app.uow._connection  # noqa: SLF001 - two plain counts
+        connection = app.uow._connection  # noqa: SLF001 - plain counts
         assert connection is not None
         audit = connection.execute(sa.select(sa.func.count()).select_from(ta.audit_log)).scalar_one()
         messages = connection.execute(sa.select(sa.func.count()).select_from(t.outbox)).scalar_one()
-    return audit, messages
+        last = connection.execute(sa.select(sa.func.coalesce(sa.func.max(ta.audit_log.c.id), 0))).scalar_one()
+    return audit, messages, last
+
+
+def audited_since(app: App, after_id: int) -> dict[str, list]:
+    """The audit entries written after entry ``after_id``, by subject, in order."""
+    with app.uow:
+        entries = app.uow.audit.read(after_id=after_id, limit=100_000).entries
+    by_subject: dict[str, list] = {}
+    for entry in entries:
+        by_subject.setdefault(entry.subject, []).append(entry)
+    return by_subject
+
+
+def slot_keys(rack: dict[str, Any] | None) -> list[tuple[str, str]] | None:
+    """The (vehicle, family) of each slot of a rack as its audit entry shows it."""
+    return None if rack is None else [(s["order_id"], s["family"]) for s in rack["slots"]]
+
+
+def unaudited_changes(before: dict[str, Any], after: dict[str, Any], entries: dict[str, list]) -> list[str]:
+    """The changes no domain event announces that lack their audit entry (or whose entry
+    holds another state before or after than the records show)."""
+    missing = []
+    for rack_id, (state, shipment, slots) in after["racks"].items():
+        old = before["racks"].get(rack_id)
+        mine = entries.get(f"rack/{rack_id}", [])
+        keys = [(s[0], s[1]) for s in slots]
+        if state == "OPEN" and (old is None or set(keys) - {(s[0], s[1]) for s in old[2]}):  # planned by a pick list
+            was = None if old is None else [(s[0], s[1]) for s in old[2]]
+            if not mine or slot_keys(mine[0].before) != was or slot_keys(mine[-1].after) != keys:
+                missing.append(f"rack {rack_id} planned ({len(keys)} slot(s))")
+        elif old is not None and old[0] != state and state in ("EMPTIED", "LOADED"):
+            if not mine or mine[0].before is None or mine[0].before["state"] != old[0] or (mine[-1].after["state"], mine[-1].after["shipment"]) != (state, shipment):
+                missing.append(f"rack {rack_id} {old[0]} -> {state}")
+    for shipment_id, (state, racks) in after["shipments"].items():
+        if shipment_id not in before["shipments"] and state == "PLANNED":
+            mine = entries.get(f"shipment/{shipment_id}", [])
+            if not mine or mine[0].before is not None or mine[-1].after["racks"] != list(racks):
+                missing.append(f"shipment {shipment_id} planned")
+    for item, (reserved, demand) in after["reservations"].items():
+        was_reserved, was_demand = before["reservations"].get(item, (0, frozenset()))
+        moved = any(subject.startswith(f"{item}/") for subject in entries)
+        if (reserved, demand) == (was_reserved, was_demand) or moved:
+            continue  # unchanged, or changed with stock movements (audited as stock.moved)
+        mine = entries.get(f"reservations/{item}", [])
+        if (
+            not mine or mine[0].before["reserved"] != was_reserved
+            or mine[-1].after["reserved"] != reserved
+            or mine[-1].after["demand"] != sum(d[2] for d in demand) or mine[-1].after["lines"] != len(demand)
+        ):
+            missing.append(f"reservations of {item}: reserved {was_reserved} -> {reserved}, {len(was_demand)} -> {len(demand)} demand line(s)")
+    return missing
 
 
 # --------------------------------------------------------------------------- the machine
@@ -202,7 +264,7 @@ def flow_machine(databases: Databases, on_run: Callable[[int, Counter[str]], Non
             """Handle one command; its changes to business records must be audited, and a
             refusal (a typed error) must change nothing, not even the outbox."""
             self.steps += 1
-            before_state, (audit_before, outbox_before) = business_state(self.app), marks(self.app)
+            before_state, before_marks = business_state(self.app), marks(self.app)
             try:
                 outcome = self.app.bus.handle(command)
             except ScanRefused:
@@ -214,10 +276,13 @@ def flow_machine(databases: Databases, on_run: Callable[[int, Counter[str]], Non
                     raise
                 self.refusals[type(command).__name__] += 1
                 assert business_state(self.app) == before_state, f"a refused {type(command).__name__} changed business records"
-                assert marks(self.app) == (audit_before, outbox_before), f"a refused {type(command).__name__} wrote audit entries or outbox messages"
+                assert marks(self.app) == before_marks, f"a refused {type(command).__name__} wrote audit entries or outbox messages"
                 return None
-            if business_state(self.app) != before_state:
-                assert marks(self.app)[0] > audit_before, f"{type(command).__name__} changed business records without an audit entry"
+            after_state = business_state(self.app)
+            if after_state != before_state:
+                assert marks(self.app)[0] > before_marks[0], f"{type(command).__name__} changed business records without an audit entry"
+                missing = unaudited_changes(before_state, after_state, audited_since(self.app, before_marks[2]))
+                assert not missing, f"{type(command).__name__} changed records without their audit entry: {missing}"
             self.applied[type(command).__name__] += 1
             return outcome
 

@@ -35,7 +35,7 @@ def test_a_malformed_broadcast_is_set_aside_with_its_reason_and_a_failed_one_com
 
     worker = FeedWorker(
         "nats://127.0.0.1:4222", [FeedLine("P1", "L1"), FeedLine("P1", "L2")], handle,
-        stream=stream.name, prefix=stream.prefix, idle_stop=2.5, poll=0.2,
+        stream=stream.name, prefix=stream.prefix, idle_stop=4.0, poll=0.2,
     )
     try:
         stats = worker.run()

@@ -247,11 +247,12 @@ class PearlChain:
         if not self._planned:
             return
         cal = self.line.calendar
+        next_working_time, add_working_time, takt = cal.next_working_time, cal.add_working_time, self.line.takt
         t = self.next_broadcast_time(now)
         for index, entry in enumerate(self._planned):
             if index:
-                t = cal.next_working_time(cal.add_working_time(t, self.line.takt))
-            yield entry.order_id, t
+                t = next_working_time(add_working_time(t, takt))
+            yield entry.vehicle.order_id, t
 
     def planned_between(self, now: datetime, after: datetime | None, until: datetime) -> list[tuple[ChainEntry, datetime]]:
         """Planned vehicles expected at the broadcast point in (after, until], with their

@@ -3,14 +3,16 @@ and after. It is append-only: entries are added and read, never changed or remov
 
 Entries are written by the unit of work in the same transaction as the change they record
 (``AbstractUnitOfWork.publish``): each domain event becomes one entry, its actor the one the
-unit of work acts for. Changes that raise no domain event (users, keys, webhook subscriptions)
-are recorded by their services directly.
+unit of work acts for. Changes that raise no domain event (users, keys, webhook subscriptions,
+stock movements, racks planned, emptied or loaded, shipments planned, reservations synced) are
+recorded by their services directly; ``changes`` makes the entries of objects whose state a
+service took before and after its change.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -87,3 +89,9 @@ DESCRIBE: dict[str, Callable[[dict[str, Any]], tuple[str, dict | None, dict | No
 def entry_for(topic: str, payload: dict[str, Any], actor: str, at: datetime) -> AuditEntry:
     subject, before, after = DESCRIBE.get(topic, _generic)(payload)
     return AuditEntry(actor=actor, at=at, action=topic, subject=subject, before=before, after=after)
+
+
+def changes(actor: str, at: datetime, action: str, kind: str, before: Mapping[str, dict[str, Any] | None], after: Mapping[str, dict[str, Any]]) -> list[AuditEntry]:
+    """One entry for each object of ``kind`` in ``after`` whose state differs from its state in
+    ``before`` (absent or None there: the object is new), its subject ``<kind>/<id>``."""
+    return [AuditEntry(actor, at, action, f"{kind}/{key}", before.get(key), state) for key, state in after.items() if before.get(key) != state]

@@ -25,6 +25,7 @@ from jisflow.domain import kpi
 from jisflow.domain.plant import Plant
 from jisflow.domain.racks import Rack, RackSlot, RackState, new_rack_id
 from jisflow.domain.transport import Lane, Shipment, ShipmentState, departure_time, latest_safe_arrival, load_plan, new_shipment_id, shipment_parts
+from jisflow.services.audit import AuditEntry, changes
 from jisflow.services.clock import Clock
 from jisflow.services.commands import Command
 from jisflow.services import inventory
@@ -166,6 +167,14 @@ class _Work:
     records: list[ex.ExecutionRecord] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
+    watched: dict[str, tuple[str, dict[str, Any] | None]] = field(default_factory=dict)  # rack id -> (audit action, state before)
+    audited: list[AuditEntry] = field(default_factory=list)
+
+    def watch(self, action: str, racks: Iterable[Rack], *, new: bool = False) -> None:
+        """Audit these racks' change as ``action``: their state now is their state before
+        (``new``: they had none). A rack watched already keeps its first action and state."""
+        for rack in racks:
+            self.watched.setdefault(rack.id, (action, None if new else _rack_state(rack)))
 
     def advance(self, line: CallOffLine, to: S, reason: str) -> None:
         line.transition(to, self.now, reason)
@@ -189,7 +198,27 @@ class _Work:
             self.uow.execution.add_records(self.records)
         for alert in self.alerts:
             self.uow.alerts.add(alert)
+        by_action: dict[str, tuple[dict[str, dict[str, Any] | None], dict[str, dict[str, Any]]]] = {}
+        for rack_id, (action, before) in self.watched.items():
+            if rack_id in self.racks:  # saved: changed
+                was, now = by_action.setdefault(action, ({}, {}))
+                was[rack_id], now[rack_id] = before, _rack_state(self.racks[rack_id])
+        for action, (was, now) in by_action.items():
+            self.audited.extend(changes(self.uow.actor, self.now, action, "rack", was, now))
+        self.uow.audit.append(self.audited)
         self.uow.publish(self.events, self.now)
+
+
+def _rack_state(rack: Rack) -> dict[str, Any]:
+    """What the audit log keeps of a rack: its state, its truck, its slots in order."""
+    return {"state": rack.state.value, "shipment": rack.shipment,
+            "slots": [{"position": s.position, "order_id": s.order_id, "family": s.family, "part_number": s.part_number, "serial": s.serial} for s in rack.slots]}
+
+
+def _shipment_state(shipment: Shipment) -> dict[str, Any]:
+    """What the audit log keeps of a planned shipment: its lane, racks (loading order), times."""
+    return {"state": shipment.state.value, "lane": shipment.lane, "racks": list(shipment.racks), "departure": shipment.departure.isoformat(),
+            "latest_arrival": shipment.latest_arrival.isoformat(), "eta": shipment.eta.isoformat()}
 
 
 def _setup(uow: AbstractUnitOfWork, plant: Plant) -> ex.ExecutionSetup:
@@ -214,6 +243,7 @@ def _refuse(uow: AbstractUnitOfWork, work: _Work, message: str, problems: list[P
 
 def _close(work: _Work, rack: Rack) -> None:
     if not rack.filled:
+        work.watch("rack.emptied", [rack])
         rack.close(work.now)
         rack.state = RackState.EMPTIED
         return
@@ -248,6 +278,7 @@ def create_pick_list(cmd: CreatePickList, uow: AbstractUnitOfWork, clock: Clock)
         racks = uow.execution.racks(cmd.line, (RackState.OPEN, RackState.CLOSED, RackState.LOADED), cmd.supplier)
         slots: dict[Key, tuple[Rack, RackSlot]] = {s.key: (r, s) for r in racks for s in r.slots}
         waiting = uow.calloffs.lines(CallOffLineFilter(line=cmd.line, supplier=cmd.supplier, states=(S.ACKNOWLEDGED, S.PICKED)))
+        work.watch("rack.planned", (r for r in racks if r.state is RackState.OPEN))
         todo = []
         for ln in waiting:
             held = slots.get(ln.key[1:])
@@ -257,6 +288,7 @@ def create_pick_list(cmd: CreatePickList, uow: AbstractUnitOfWork, clock: Clock)
                 work.advance(ln, S.PICKED, f"already in rack {held[0].id}")
                 work.advance(ln, S.PACKED, f"already in rack {held[0].id} slot {held[1].position}")
         items, changed = ex.plan_racks(todo, [r for r in racks if r.state is RackState.OPEN], _setup(uow, plant), plant, now)
+        work.watch("rack.planned", changed, new=True)  # the open racks are watched already: these are new
         work.racks.update({r.id: r for r in changed})
         picked = {ln.key[1:] for ln in todo if ln.state is S.PICKED}
         work.flush()
@@ -373,6 +405,7 @@ def plan_loads(cmd: PlanLoads, uow: AbstractUnitOfWork, clock: Clock) -> Outcome
         problems = ProblemCollector()
         for rack in uow.execution.racks(cmd.line, (RackState.CLOSED,)):
             if not rack.slots:  # every part left it after it closed (expedited, pulled): nothing to load
+                work.watch("rack.emptied", [rack])
                 rack.state = RackState.EMPTIED
                 work.racks[rack.id] = rack
                 continue
@@ -395,11 +428,13 @@ def plan_loads(cmd: PlanLoads, uow: AbstractUnitOfWork, clock: Clock) -> Outcome
                     new_shipment_id(), lane.code, lane.supplier, cmd.line, lane.unloading_point, [r.id for r in truck], lane.truck_racks,
                     depart, latest_safe_arrival(lane, calendar, first_need), max(depart, now) + lane.transit,
                 )
+                work.watch("rack.loaded", truck)
                 for rack in truck:
                     rack.state, rack.shipment = RackState.LOADED, shipment.id
                     work.racks[rack.id] = rack
                 uow.execution.save_shipment(shipment)
                 shipments.append(shipment)
+        work.audited.extend(changes(uow.actor, now, "shipment.planned", "shipment", {}, {s.id: _shipment_state(s) for s in shipments}))
         work.flush()
         uow.commit()
     return Outcome(details={"shipments": [

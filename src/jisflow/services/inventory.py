@@ -55,7 +55,7 @@ from jisflow.domain.purchasing import (
 )
 from jisflow.domain.sequence import PearlChain, Vehicle, VehicleStatus
 from jisflow.domain.transport import ShipmentState, expected_receipts, shipment_parts
-from jisflow.services.audit import SYSTEM, AuditEntry
+from jisflow.services.audit import SYSTEM, AuditEntry, changes
 from jisflow.services.clock import Clock
 from jisflow.services.commands import Command
 from jisflow.services.handlers import Outcome, _now
@@ -419,6 +419,24 @@ def _selections(plant: Plant, line_code: str, families: list) -> dict[tuple[str,
     return cached[1]
 
 
+_DemandLines = tuple[tuple[tuple[str, str, str], Reservation], ...]
+_DEMANDS: dict[tuple[int, str, frozenset[str]], tuple[Plant, dict[str, tuple[int, datetime, Vehicle, _DemandLines]]]] = {}
+"""Per plant revision, line and set of wanted items: the demand lines ``line_demand`` last gave
+each vehicle, with the sequence number, time and vehicle they were computed from. The same
+vehicle object (vehicles are replaced, never changed) at the same number and time gets the same
+lines again (they are only ever read)."""
+
+
+def _demand_memo(plant: Plant, line_code: str, wanted: frozenset[str]) -> dict[str, tuple[int, datetime, Vehicle, _DemandLines]]:
+    key = (id(plant), line_code, wanted)
+    cached = _DEMANDS.get(key)
+    if cached is None or cached[0] is not plant:
+        if len(_DEMANDS) >= _SELECTION_PLANTS:
+            _DEMANDS.clear()
+        cached = _DEMANDS[key] = (plant, {})
+    return cached[1]
+
+
 def _select(families: list, vehicle: Vehicle) -> tuple | None:
     """(family, station, part, quantity) of every family that has a part for the vehicle, as
     ``explode_vehicle`` finds them; None when the vehicle cannot be exploded."""
@@ -440,8 +458,10 @@ def line_demand(plant: Plant, chain: PearlChain, items: Iterable[str], now: date
 
     The parts a vehicle spec selects are remembered per plant revision (``_SELECTIONS``) and
     need times come from the calendar's memory, so a broadcast does not explode the whole chain
-    again; the result is what ``explode_vehicle`` gives vehicle by vehicle."""
-    wanted = set(items)
+    again; the result is what ``explode_vehicle`` gives vehicle by vehicle. A vehicle whose
+    number, time and parts are those of the last call gets the same demand lines (``_DEMANDS``):
+    the lines are shared, never to be changed by the caller."""
+    wanted = frozenset(items)
     line = chain.line
     families = [f for f in plant.families_of_line(line.code) if any(r.part_number in wanted for r in f.rules)]
     if not families:
@@ -452,27 +472,40 @@ def line_demand(plant: Plant, chain: PearlChain, items: Iterable[str], now: date
     planned_at = chain.planned_broadcast_times(now)
     demand: dict[tuple[str, str, str], Reservation] = {}
     code = line.code
+    memo = _demand_memo(plant, code, wanted)
+    remembered = {}
     for entry in chain.entries():
-        if entry.order_id in built:
+        order_id = entry.order_id
+        if order_id in built:
             continue
-        at = entry.broadcast_at if entry.status is VehicleStatus.BROADCAST else planned_at.get(entry.order_id)
+        at = entry.broadcast_at if entry.status is VehicleStatus.BROADCAST else planned_at.get(order_id)
         if at is None:
             continue
         vehicle = entry.vehicle
-        spec = (vehicle.model, frozenset(vehicle.options.items()))
-        try:
-            selected = selections[spec]
-        except KeyError:
-            selected = selections[spec] = _select(families, vehicle)
-        if selected is None:
-            continue  # the chain's own handlers alert on a vehicle that cannot be exploded
-        need_times: dict[str, datetime] = {}
-        for family, station, part, quantity in selected:
-            if part in wanted:
-                need = need_times.get(station)
-                if need is None:
-                    need = need_times[station] = add_working_time(at, offsets[station])
-                demand[(code, entry.order_id, family)] = Reservation(part, code, entry.order_id, family, entry.seq_no, need, quantity)
+        last = memo.get(order_id)
+        if last is not None and last[2] is vehicle and last[0] == entry.seq_no and last[1] == at:
+            lines = last[3]  # the same vehicle object: the same spec, so the same parts
+        else:
+            spec = (vehicle.model, frozenset(vehicle.options.items()))
+            try:
+                selected = selections[spec]
+            except KeyError:
+                selected = selections[spec] = _select(families, vehicle)
+            if selected is None:
+                continue  # the chain's own handlers alert on a vehicle that cannot be exploded
+            need_times: dict[str, datetime] = {}
+            found = []
+            for family, station, part, quantity in selected:
+                if part in wanted:
+                    need = need_times.get(station)
+                    if need is None:
+                        need = need_times[station] = add_working_time(at, offsets[station])
+                    found.append(((code, order_id, family), Reservation(part, code, order_id, family, entry.seq_no, need, quantity)))
+            lines = tuple(found)
+        remembered[order_id] = (entry.seq_no, at, vehicle, lines)
+        demand.update(lines)
+    memo.clear()
+    memo.update(remembered)
     return demand
 
 
@@ -482,7 +515,7 @@ def sync_reservations(cmd: SyncReservations, uow: AbstractUnitOfWork, clock: Clo
     with uow:
         plant = uow.plants.of_line(cmd.line)
         items = uow.inventory.items()
-        existing = {(r.line, r.order_id, r.family): r for r in uow.inventory.reservations(line=cmd.line, live_only=False)}
+        existing = {(r.line, r.order_id, r.family): r for r in uow.inventory.line_reservations(cmd.line)}  # read only
         if not existing and not any(r.part_number in items for f in plant.families_of_line(cmd.line) for r in f.rules):
             return Outcome(applied=False)
         chain = uow.chains.get(plant.line(cmd.line))
@@ -496,10 +529,15 @@ def sync_reservations(cmd: SyncReservations, uow: AbstractUnitOfWork, clock: Clo
         built = {k[1] for k in consumed} - {k[1] for k in live}
         desired = line_demand(plant, chain, items, now, built)
         added = [r for k, r in desired.items() if k not in existing]
-        changed = [r for k, r in desired.items() if k in live and (live[k].item, live[k].seq_no, live[k].need_time, live[k].quantity) != (r.item, r.seq_no, r.need_time, r.quantity)]
-        released = [r for k, r in live.items() if k not in desired or desired[k].item != r.item]
+        changed = [
+            r for k, r in desired.items()
+            if (was := live.get(k)) is not None
+            and (was.seq_no != r.seq_no or was.need_time != r.need_time or was.item != r.item or was.quantity != r.quantity)
+        ]
+        released = [r for k, r in live.items() if (want := desired.get(k)) is None or want.item != r.item]
         touched = {r.item for r in [*added, *changed, *released]}
         stocks = uow.inventory.load(touched)
+        before = {code: _reserved(agg) for code, agg in stocks.items()}
         for r in released:
             stocks[r.item].release(r.key)
         upserts: dict[str, list[Reservation]] = {}
@@ -508,11 +546,20 @@ def sync_reservations(cmd: SyncReservations, uow: AbstractUnitOfWork, clock: Clo
                 upserts.setdefault(r.item, []).append(r)
         for item, demands in upserts.items():
             stocks[item].upsert(*demands)
+        after = {code: {**_reserved(agg), "rows": len(agg.changed) + len(agg.removed)} for code, agg in stocks.items() if agg.changed or agg.removed}
+        uow.audit.append(changes(uow.actor, now, "reservations.synced", "reservations", before, after))
         save_stock(uow, stocks.values())
         outcome = Outcome(details={"added": len(added), "changed": len(changed), "released": len(released)})
         uow.commit()
     reproject(uow, touched, now, outcome)
     return outcome
+
+
+def _reserved(stock: ItemStock) -> dict[str, int]:
+    """What the audit log keeps of an item's reservations: units reserved (on hand promised),
+    units demanded and demand lines, over its live reservations."""
+    live = [r for r in stock.reservations if r.consumed_at is None]
+    return {"reserved": stock.balance.reserved, "demand": sum(r.quantity for r in live), "lines": len(live)}
 
 
 def backflush_vehicle(cmd: BackflushVehicle, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:

@@ -9,7 +9,7 @@ as database-side increments.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -69,6 +69,11 @@ class InventoryRepository(abc.ABC):
     @abc.abstractmethod
     def reservations(self, *, line: str | None = None, item: str | None = None, live_only: bool = True) -> list[Reservation]:
         """Reservations in rank order (need time, sequence number)."""
+
+    def line_reservations(self, line: str) -> Sequence[Reservation]:
+        """Every reservation of the line, consumed ones too, in rank order, to be read and
+        never changed: an adapter may hand out the objects it keeps between transactions."""
+        return self.reservations(line=line, live_only=False)
 
 
 class PurchasingRepository(abc.ABC):

@@ -207,6 +207,7 @@ class FeedWorker:
         )
         subscription = await js.pull_subscribe(subject, durable=durable, stream=self.stream, config=config)
         self.stats.applied.setdefault(feed.line, 0)
+        self._last_activity = time.monotonic()  # idle counts from when the line is listened to
         while not self._stopping:
             try:
                 [message] = await subscription.fetch(1, timeout=self.poll)

@@ -8,14 +8,16 @@ writer that skipped the lock, and such a refusal comes back as ``InsufficientSto
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import weakref
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from jisflow.adapters.db import locking
+from jisflow.adapters.db import line_versions, locking
 from jisflow.adapters.db import tables_inventory as t
+from jisflow.adapters.db.tables import lines as lines_table
 from jisflow.domain.errors import NotFound, Problem
 from jisflow.domain.forecast import Commitment, ForecastLine
 from jisflow.domain.forecast import Key as ForecastKey
@@ -53,6 +55,29 @@ _RESERVATION_COLUMNS = (_r.c.item_code, _r.c.line_code, _r.c.order_id, _r.c.fami
 """The columns of a reservation in the order of ``Reservation``'s fields."""
 
 RESERVATION_ORDER = (t.reservations.c.need_time, t.reservations.c.seq_no, t.reservations.c.line_code, t.reservations.c.order_id, t.reservations.c.family)
+
+
+def _copy(r: Reservation) -> Reservation:
+    """A reservation of its own (its fields are plain values)."""
+    new = object.__new__(Reservation)
+    new.__dict__.update(r.__dict__)
+    return new
+
+
+class _StoredReservations:
+    """Every reservation of a line (consumed ones too) as the database holds them under one
+    version (``line_versions``), by key and in rank order; never handed out, only copied."""
+
+    __slots__ = ("version", "by_key", "ranked")
+
+    def __init__(self, version: int, by_key: dict[tuple[str, str, str], Reservation]) -> None:
+        self.version, self.by_key = version, by_key
+        self.ranked = tuple(sorted(by_key.values(), key=lambda r: r.rank))
+
+
+_stored_reservations: weakref.WeakKeyDictionary[sa.Engine, dict[str, _StoredReservations]] = weakref.WeakKeyDictionary()
+"""Per engine and line, the reservations this process last read or wrote, under their version:
+the sync after each broadcast compares the chain with them without reading them all again."""
 
 
 class SqlInventoryRepository(InventoryRepository):
@@ -122,6 +147,8 @@ class SqlInventoryRepository(InventoryRepository):
     def save(self, stocks: Iterable[ItemStock]) -> None:
         c = self._connect()
         stocks = sorted(stocks, key=lambda s: s.item.code)
+        removed = [key for agg in stocks for key in agg.removed]
+        written = [r for agg in stocks for r in agg.changed.values()]
         try:
             for agg in stocks:  # a demand line that moves to another item is deleted first
                 for line, order_id, family in agg.removed:
@@ -130,6 +157,8 @@ class SqlInventoryRepository(InventoryRepository):
                     ))
             for agg in stocks:
                 self._save_one(c, agg)
+            if removed or written:
+                self._new_versions(c, removed, written)
         except sa.exc.IntegrityError as exc:
             if "ck_inv_" not in str(exc.orig):
                 raise
@@ -137,6 +166,54 @@ class SqlInventoryRepository(InventoryRepository):
                 "the database refused the change: stock or availability would go below zero",
                 problems=[Problem(", ".join(sorted(s.item.code for s in stocks)), str(exc.orig).splitlines()[0])],
             ) from None
+
+    def _new_versions(self, c: sa.Connection, removed: list[tuple[str, str, str]], written: list[Reservation]) -> None:
+        """Give every line whose reservations changed a new version (its version row locked
+        first, in line-code order), and bring what this process keeps of the line up to it when
+        what it kept was the version just replaced; else forget it."""
+        lines = {key[0] for key in removed} | {r.line for r in written}
+        known = {code for (code,) in c.execute(sa.select(lines_table.c.code).where(lines_table.c.code.in_(sorted(lines))))}
+        lines &= known  # demand lines of a line no plant defines keep no version
+        if not lines:
+            return
+        old = line_versions.read(c, sorted(lines), line_versions.RESERVATIONS, lock=True)
+        new = line_versions.bump(c, sorted(lines), line_versions.RESERVATIONS)
+        cache = _stored_reservations.setdefault(c.engine, {})
+        for code in lines:
+            stored = cache.pop(code, None)
+            if stored is None or old.get(code) != stored.version:
+                continue
+            by_key = dict(stored.by_key)
+            for key in removed:
+                if key[0] == code:
+                    by_key.pop(key, None)
+            for r in written:
+                if r.line == code:
+                    by_key[r.key] = _copy(r)
+            cache[code] = _StoredReservations(new[code], by_key)
+
+    def _line_reservations(self, c: sa.Connection, line: str) -> Sequence[Reservation]:
+        """Every reservation of the line in rank order, from this process's memory while the
+        line's version is the one they were read or written under (the objects kept there:
+        copy them before handing them out to be changed)."""
+        version = line_versions.read(c, [line], line_versions.RESERVATIONS).get(line)
+        cache = _stored_reservations.setdefault(c.engine, {})
+        stored = cache.get(line)
+        if stored is None or version is None or stored.version != version:
+            query = sa.select(*_RESERVATION_COLUMNS).where(t.reservations.c.line_code == line)
+            by_key = {}
+            for row in c.execute(query).all():
+                r = Reservation(*row)
+                by_key[r.key] = r
+            stored = _StoredReservations(version, by_key) if version is not None else None
+            if stored is None:
+                cache.pop(line, None)
+                return sorted(by_key.values(), key=lambda r: r.rank)
+            cache[line] = stored
+        return stored.ranked
+
+    def line_reservations(self, line: str) -> Sequence[Reservation]:
+        return self._line_reservations(self._connect(), line)
 
     def _save_one(self, c: sa.Connection, agg: ItemStock) -> None:
         code = agg.item.code
@@ -205,6 +282,9 @@ class SqlInventoryRepository(InventoryRepository):
         ]
 
     def reservations(self, *, line: str | None = None, item: str | None = None, live_only: bool = True) -> list[Reservation]:
+        if line is not None and item is None:
+            found = self._line_reservations(self._connect(), line)
+            return [_copy(r) for r in found if not live_only or r.consumed_at is None]
         query = sa.select(t.reservations).order_by(*RESERVATION_ORDER)
         if line is not None:
             query = query.where(t.reservations.c.line_code == line)

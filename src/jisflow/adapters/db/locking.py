@@ -14,6 +14,11 @@
   each other in a circle. Counters then change by increments the database computes, and CHECK
   constraints refuse negative stock or availability: nothing is checked in Python and then
   written back.
+- **Line versions** (``line_versions``): a transaction that writes a line's pearl chain gives
+  the line a new chain version while it holds the line; one that writes a line's reservations
+  locks the line's reservations version row (after its items, in line-code order) and gives it
+  a new one. The repositories trust what they keep of a line in memory only under the version
+  the database holds.
 - **Lost races** (``contention``): a serialization failure, a deadlock, a lock timeout, or the
   same inbound message applied by two transactions at once, roll the transaction back whole;
   the unit of work raises them as ``Contention`` and the message bus runs the command again
@@ -47,11 +52,18 @@ def install(engine: sa.Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def lock_line(connection: sa.Connection, line_code: str) -> None:
+def lock_line(connection: sa.Connection, line_code: str) -> int | None:
     """Hold the line until the end of the transaction (PostgreSQL; SQLite already holds the
-    whole database)."""
+    whole database); returns the version of its pearl chain (``line_versions``).
+
+    The version is read by a statement of its own, once the lock is held: under READ
+    COMMITTED a statement that waited for a lock still sees the other tables as they were when
+    it began, so a version joined into the locking statement could predate the commit it
+    waited for."""
     if connection.dialect.name == "postgresql":
         connection.execute(sa.select(t.lines.c.code).where(t.lines.c.code == line_code).with_for_update())
+    lv = t.line_versions
+    return connection.execute(sa.select(lv.c.version).where(lv.c.line_code == line_code, lv.c.kind == "chain")).scalar()
 
 
 def claim(connection: sa.Connection, query: SelectT) -> SelectT:

@@ -15,13 +15,14 @@ import json
 import uuid
 import weakref
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from jisflow.adapters.db import locking
+from jisflow.adapters.db import line_versions, locking
 from jisflow.adapters.db import tables as t
 from jisflow.adapters.plant_file import parse_plant_definition
 from jisflow.domain.alerts import Alert, AlertKind, Severity
@@ -111,6 +112,9 @@ class SqlPlantRepository(ports.PlantRepository):
         revision = connection.execute(sa.select(t.plants.c.revision).where(t.plants.c.code == code)).scalar()
         if revision is None:
             raise NotFound(f"no plant {code!r}; load its definition first")
+        return self._parsed(connection, code, revision)
+
+    def _parsed(self, connection: sa.Connection, code: str, revision: str) -> Plant:
         cache = _parsed_plants.setdefault(connection.engine, {})
         cached = cache.get(code)
         if cached is not None and cached[0] == revision:
@@ -121,9 +125,14 @@ class SqlPlantRepository(ports.PlantRepository):
         return plant
 
     def of_line(self, line_code: str) -> Plant:
-        plant_code = self._connect().execute(sa.select(t.lines.c.plant_code).where(t.lines.c.code == line_code)).scalar()
-        if plant_code is not None:
-            plant = self.get(plant_code)
+        connection = self._connect()
+        row = connection.execute(
+            sa.select(t.plants.c.code, t.plants.c.revision)
+            .select_from(t.lines.join(t.plants, t.plants.c.code == t.lines.c.plant_code))
+            .where(t.lines.c.code == line_code)
+        ).first()  # the plant and its revision in one statement
+        if row is not None:
+            plant = self._parsed(connection, row.code, row.revision)
             if any(line.code == line_code for line in plant.lines):
                 return plant
         raise NotFound(f"no line {line_code!r} in any loaded plant")
@@ -206,6 +215,39 @@ def _entry_state(entry: ChainEntry) -> tuple[Any, ...]:
     return (entry.status, entry.broadcast_at, entry.flagged, vehicle.model, dict(vehicle.options), vehicle.vin)
 
 
+def _copy(entry: ChainEntry) -> ChainEntry:
+    """An entry of its own (vehicles are shared: the chain replaces them, never changes them)."""
+    new = object.__new__(ChainEntry)
+    new.__dict__.update(entry.__dict__)
+    return new
+
+
+class _StoredChain:
+    """A line's pearl chain as the database holds it under one version: entries by id (never
+    handed out, only copied), the feed state, and the stored states ``save`` compares with."""
+
+    __slots__ = ("version", "entries", "ordered", "feed", "stored")
+
+    def __init__(self, version: int, entries: dict[int, ChainEntry], feed: LineFeedState, stored: dict[int, tuple[int, tuple[Any, ...]]]) -> None:
+        self.version, self.entries, self.feed, self.stored = version, entries, feed, stored
+        self.ordered = sorted(entries.values(), key=lambda e: (e.seq_no, e.id))  # as the database gives them
+
+    def chain(self, line: Line) -> PearlChain:
+        by_order: dict[str, ChainEntry] = {}
+        planned: list[ChainEntry] = []
+        for entry in map(_copy, self.ordered):  # in sequence order, so planned ones are too
+            by_order[entry.vehicle.order_id] = entry
+            if entry.status is VehicleStatus.PLANNED:
+                planned.append(entry)
+        feed = self.feed
+        return PearlChain.restore(line, by_order, planned, LineFeedState(feed.last_broadcast_seq_no, feed.last_broadcast_at, feed.silence_alerted, feed.issued_until))
+
+
+_stored_chains: weakref.WeakKeyDictionary[sa.Engine, dict[str, _StoredChain]] = weakref.WeakKeyDictionary()
+"""Per engine and line, the pearl chain this process last read or wrote, under its version
+(``line_versions``): a broadcast reads and writes what changed, not the whole chain."""
+
+
 class SqlChainRepository(ports.ChainRepository):
     """Pearl chains.
 
@@ -222,10 +264,22 @@ class SqlChainRepository(ports.ChainRepository):
     def __init__(self, connect: Connect) -> None:
         self._connect = connect
         self._stored: dict[int, tuple[int, tuple[Any, ...]]] = {}  # entry id -> (seq_no, state) in the database
+        self._loaded: dict[str, tuple[PearlChain, _StoredChain | None]] = {}  # line -> the chain handed out, and its base
 
     def get(self, line: Line) -> PearlChain:
+        """The line's chain, its line locked. The entries come from this process's memory when
+        the line's version is still the one they were read or written under, else from the
+        database."""
         connection = self._connect()
-        locking.lock_line(connection, line.code)
+        version = locking.lock_line(connection, line.code)
+        cache = _stored_chains.setdefault(connection.engine, {})
+        base = cache.get(line.code)
+        if base is not None and version is not None and base.version == version:
+            chain = base.chain(line)
+            self._stored.update(base.stored)
+            self._loaded[line.code] = (chain, base)
+            return chain
+        cache.pop(line.code, None)
         rows = connection.execute(
             sa.select(*_ENTRY_COLUMNS).where(_ce.c.line_code == line.code).order_by(_ce.c.seq_no, _ce.c.id)
         ).all()  # fetched at once, not row by row
@@ -247,7 +301,14 @@ class SqlChainRepository(ports.ChainRepository):
             if feed_row is not None
             else LineFeedState()
         )
-        return PearlChain(line, entries, feed)
+        base = None
+        if version is not None:
+            stored = {e.id: self._stored[e.id] for e in entries if e.id is not None}
+            base = _StoredChain(version, {e.id: _copy(e) for e in entries if e.id is not None}, replace(feed), stored)
+            cache[line.code] = base
+        chain = PearlChain(line, entries, feed)
+        self._loaded[line.code] = (chain, base)
+        return chain
 
     def _remember(self, entries: Iterable[ChainEntry]) -> None:
         for entry in entries:
@@ -258,6 +319,8 @@ class SqlChainRepository(ports.ChainRepository):
         connection = self._connect()
         now = _now()
         dirty = list(chain.dirty.values())
+        if not (dirty or chain.feed_dirty or chain.changes):
+            return
         renumbered: list[ChainEntry] = []
         rewritten: list[ChainEntry] = []
         for entry in dirty:
@@ -300,6 +363,7 @@ class SqlChainRepository(ports.ChainRepository):
                 "issued_until": chain.feed.issued_until,
             }
             connection.execute(_upsert(connection, t.line_feeds, ["line_code"], feed_row))
+        self._new_version(connection, chain, dirty)
         if chain.changes:
             connection.execute(
                 sa.insert(t.sequence_changes).values(plant_code=sa.func.coalesce(_plant_of_line("plant_of_line"), "")),
@@ -325,6 +389,27 @@ class SqlChainRepository(ports.ChainRepository):
         chain.dirty.clear()
         chain.changes.clear()
         chain.feed_dirty = False
+
+    def _new_version(self, connection: sa.Connection, chain: PearlChain, dirty: list[ChainEntry]) -> None:
+        """Give the line a new version and keep what it now holds under it: the entries it was
+        read with, with the ones just written in their new state. (Kept now, not at commit: a
+        rolled-back version is never found in the database, so it is never matched.)"""
+        version = line_versions.bump(connection, [chain.line_code], line_versions.CHAIN)[chain.line_code]
+        cache = _stored_chains.setdefault(connection.engine, {})
+        loaded, base = self._loaded.get(chain.line_code, (None, None))
+        if loaded is not chain or base is None:
+            cache.pop(chain.line_code, None)  # not a chain read whole from here: read it again next time
+            return
+        entries = dict(base.entries)
+        stored = dict(base.stored)
+        for entry in dirty:
+            assert entry.id is not None
+            entries[entry.id] = _copy(entry)
+            stored[entry.id] = self._stored[entry.id]
+        feed = chain.feed if chain.feed_dirty else base.feed
+        base = _StoredChain(version, entries, replace(feed), stored)
+        cache[chain.line_code] = base
+        self._loaded[chain.line_code] = (chain, base)
 
     def changes(self, line_code: str, after: int = 0, limit: int | None = None) -> list[tuple[int, SequenceChange]]:
         sc = t.sequence_changes

@@ -145,6 +145,19 @@ line_feeds = sa.Table(
     sa.Column("issued_until", UtcDateTime, nullable=True),
 )
 
+# One row per line and kind of state ("chain": its entries and feed; "reservations": its demand
+# lines), given a new unique value by every transaction that writes that state. Processes keep
+# what they last read or wrote of a line under its version and trust it only while the database
+# still holds the same value.
+line_versions = sa.Table(
+    "line_versions",
+    metadata,
+    sa.Column("line_code", sa.String, sa.ForeignKey("lines.code"), primary_key=True),
+    sa.Column("kind", sa.String, primary_key=True),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    sa.CheckConstraint(_in("kind", ["chain", "reservations"]), name="kind"),
+)
+
 sequence_changes = sa.Table(
     "sequence_changes",
     metadata,

@@ -9,14 +9,14 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from floor_support import despatch_seats
 
 from jisflow.adapters.plant_file import load_plant_file
 from jisflow.bootstrap import bootstrap
 from jisflow.domain.calloff import CallOffState
-from jisflow.domain.execution import ExecutionSetup, LineSideScan, RecordKind, Scan
+from jisflow.domain.execution import ExecutionSetup, LineSideScan, RecordKind
 from jisflow.domain.inventory import InsufficientStock, Item, Location, LocationKind, ReasonCode
 from jisflow.domain.racks import RackType
-from jisflow.domain.sequence import Vehicle
 from jisflow.domain.transport import Lane
 from jisflow.services import commands as c
 from jisflow.services import execution as x
@@ -53,24 +53,9 @@ def jf(uow_factory):
 
 def deliver_seats(jf) -> None:
     """Broadcast, pick, rack, despatch and receive the leather seats of the first vehicles."""
-    rows = tuple(c.SequenceRow(f"row {i + 2}", Vehicle(f"V{i + 1:04d}", "TOURER", {"trim": "LUX", "roof": "CLOSED"}, None)) for i in range(VEHICLES))
-    jf.bus.handle(c.ImportSequence("L1", rows, source="test.csv"))
-    for i in range(VEHICLES):
-        jf.clock_.set(MONDAY_0700 + i * TAKT)
-        jf.bus.handle(c.BroadcastVehicle("L1", f"V{i + 1:04d}", MONDAY_0700 + i * TAKT))
-    jf.relay()
-    with jf.uow:
-        numbers = sorted({ln.number for ln in jf.uow.calloffs.lines(CallOffLineFilter(line="L1"))})
-    for number in numbers:
-        jf.bus.handle(c.TransitionCallOffLines(number, CallOffState.ACKNOWLEDGED, actor="supplier"))
-    items = jf.bus.handle(x.CreatePickList("L1", "SEATS")).details["items"]
-    jf.bus.handle(x.ConfirmPick("L1", tuple((i["order_id"], i["family"]) for i in items)))
-    jf.bus.handle(x.VerifyScans("L1", tuple(Scan(i["rack_id"], i["slot"], i["part_number"], f"SN-{i['order_id']}") for i in items)))
-    (shipment,) = jf.bus.handle(x.PlanLoads("L1", until=MONDAY_0700 + timedelta(hours=1))).details["shipments"]
-    jf.clock_.set(MONDAY_0700 + VEHICLES * TAKT)
-    jf.bus.handle(x.DespatchShipment(shipment["id"]))
+    shipment = despatch_seats(jf, MONDAY_0700, TAKT, VEHICLES)
     jf.clock_.set(MONDAY_0700 + (VEHICLES + 1) * TAKT)
-    jf.bus.handle(x.ReceiveShipment(shipment["id"]))
+    jf.bus.handle(x.ReceiveShipment(shipment))
 
 
 def consume(jf, order_ids: list[str]):

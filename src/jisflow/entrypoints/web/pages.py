@@ -236,6 +236,20 @@ async def guard(scope: Scope | None = None) -> Principal | None:
     return who
 
 
+async def line_page(scope: Scope, title: str, line: str | None) -> tuple[Principal, list[str], str, ZoneInfo] | None:
+    """The start of a page about one line: the caller allowed, the frame drawn, the lines, the
+    line asked for (else the first) and the plant's time zone; None when there is nothing to show."""
+    who = await guard(scope)
+    if who is None:
+        return None
+    frame(who, title)
+    lines = await load(v.line_codes)
+    if not lines:
+        ui.label("No plant is loaded yet.")
+        return None
+    return who, lines, line if line in lines else lines[0], await run.io_bound(_timezone)
+
+
 # --------------------------------------------------------------------------- pages
 def register() -> None:
     """Declare the pages (once per process)."""
@@ -320,16 +334,10 @@ def register() -> None:
 
     @ui.page("/board")
     async def board_page(line: str | None = None, station: str | None = None, start: str | None = None, count: int = 16) -> None:
-        who = await guard(Scope.CALLOFFS_READ)
-        if who is None:
+        page = await line_page(Scope.CALLOFFS_READ, "Sequence board", line)
+        if page is None:
             return
-        frame(who, "Sequence board")
-        lines = await load(v.line_codes)
-        if not lines:
-            ui.label("No plant is loaded yet.")
-            return
-        line = line if line in lines else lines[0]
-        tz = await run.io_bound(_timezone)
+        who, lines, line, tz = page
         first = await load(v.board, who, line, None, 1)
         choice = {"station": station, "start": start or None}
         with ui.row().classes("items-end gap-4 flex-wrap"):
@@ -376,16 +384,10 @@ def register() -> None:
 
     @ui.page("/chain")
     async def chain_page(line: str | None = None) -> None:
-        who = await guard(Scope.SEQUENCE_WRITE)
-        if who is None:
+        page = await line_page(Scope.SEQUENCE_WRITE, "Pearl chain", line)
+        if page is None:
             return
-        frame(who, "Pearl chain")
-        lines = await load(v.line_codes)
-        if not lines:
-            ui.label("No plant is loaded yet.")
-            return
-        line = line if line in lines else lines[0]
-        tz = await run.io_bound(_timezone)
+        who, lines, line, tz = page
         ui.label("Resequence a planned vehicle: move it after another one. Inside the frozen zone a move needs an override, "
                  "which is flagged and alerted.").classes("text-gray-700")
         with ui.row().classes("items-end gap-4 flex-wrap"):

@@ -230,6 +230,15 @@ def export_deljit(number: list[str] = typer.Option(..., "--number", "-n", help="
     _write(text, output)
 
 
+def _live_lines(db: str, number: str, verb: str):
+    """A call-off and its live lines, in sequence; refused when none is left to ``verb``."""
+    calloff = calloffs_for_export(app_for(db).uow, [number])[0]
+    lines = [ln for ln in calloff.lines if ln.live]
+    if not lines:
+        raise ValidationError(f"call-off {number} has no live line to {verb}")
+    return calloff, lines
+
+
 @export_app.command("desadv")
 @reports_errors
 def export_desadv(number: str = typer.Option(..., "--number", "-n", help="Call-off whose live lines are despatched."),
@@ -240,10 +249,7 @@ def export_desadv(number: str = typer.Option(..., "--number", "-n", help="Call-o
                   profile: str = ProfileOption, db: str = DbOption) -> None:
     """Write a DESADV for a call-off's lines packed in one rack, in sequence."""
     p = load_profile(profile)
-    calloff = calloffs_for_export(app_for(db).uow, [number])[0]
-    lines = [ln for ln in calloff.lines if ln.live]
-    if not lines:
-        raise ValidationError(f"call-off {number} has no live line to despatch")
+    calloff, lines = _live_lines(db, number, "despatch")
     now = datetime.now(timezone.utc)
     local = now.astimezone(p.zone)
     message = desadv_message(despatch, lines, rack, now, p)
@@ -261,10 +267,7 @@ def export_asn856(number: str = typer.Option(..., "--number", "-n", help="Call-o
                   profile: str = ProfileOption, db: str = DbOption) -> None:
     """Write an X12 856 ship notice for a call-off's lines packed in one rack, in sequence."""
     p = load_profile(profile)
-    calloff = calloffs_for_export(app_for(db).uow, [number])[0]
-    lines = [ln for ln in calloff.lines if ln.live]
-    if not lines:
-        raise ValidationError(f"call-off {number} has no live line to ship")
+    calloff, lines = _live_lines(db, number, "ship")
     now = datetime.now(timezone.utc)
     control = control_number_for(shipment)
     group = OutboundGroup("SH", str(int(control)), (asn_856(shipment, lines, rack, now, p),))
@@ -283,10 +286,7 @@ def export_vda4913(number: str = typer.Option(..., "--number", "-n", help="Call-
     """Write a VDA 4913 delivery note for a call-off's live lines: one item per part number with its total quantity
     (an unloading point longer than the 5 characters of its field is left blank)."""
     p = load_profile(profile)
-    calloff = calloffs_for_export(app_for(db).uow, [number])[0]
-    lines = [ln for ln in calloff.lines if ln.live]
-    if not lines:
-        raise ValidationError(f"call-off {number} has no live line to despatch")
+    calloff, lines = _live_lines(db, number, "despatch")
     day = datetime.now(timezone.utc).astimezone(p.zone).date().isoformat()
     totals: dict[str, int] = {}
     for ln in lines:

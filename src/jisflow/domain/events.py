@@ -20,10 +20,20 @@ class Event:
     topic: ClassVar[str] = "event"
 
     def to_payload(self) -> dict[str, Any]:
-        return {k: _jsonable(v) for k, v in dataclasses.asdict(self).items()}
+        return _fields(self)
+
+
+_PLAIN = frozenset({str, int, float, bool})
+
+
+def _fields(value: Any) -> dict[str, Any]:
+    """A dataclass as a JSON-ready dict, built in one walk (no intermediate deep copy)."""
+    return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
 
 
 def _jsonable(value: Any) -> Any:
+    if value is None or type(value) in _PLAIN:
+        return value
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, enum.Enum):
@@ -32,6 +42,8 @@ def _jsonable(value: Any) -> Any:
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         return [_jsonable(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _fields(value)
     return value
 
 

@@ -279,3 +279,54 @@ def test_a_receipt_of_an_unknown_item_is_refused_and_stores_no_lot(uow_factory):
     app = bootstrap(uow_factory())
     with pytest.raises(NotFound, match="NO-SUCH-ITEM is not a registered item"):
         app.bus.handle(inv.ReceiveStock("NO-SUCH-ITEM", "WH", 1, lot="L1"))
+
+
+def _demand_matches_the_chain(jf, now: datetime) -> int:
+    """The live reservations of L1 are exactly the demand lines of a fresh look at the chain."""
+    with jf.uow:
+        plant = jf.uow.plants.of_line("L1")
+        chain = jf.uow.chains.get(plant.line("L1"))
+        stored = jf.uow.inventory.reservations(line="L1", live_only=False)
+        items = jf.uow.inventory.items()
+    consumed = {r.key for r in stored if r.consumed_at is not None}
+    live = {r.key: (r.item, r.seq_no, r.need_time, r.quantity) for r in stored if r.consumed_at is None}
+    built = {k[1] for k in consumed} - {k[1] for k in live}
+    inv._DEMANDS.clear()
+    wanted = inv.line_demand(plant, chain, items, now, built)
+    assert live == {k: (r.item, r.seq_no, r.need_time, r.quantity) for k, r in wanted.items() if k not in consumed}
+    return len(live)
+
+
+def test_the_reservations_follow_every_kind_of_chain_change_as_a_fresh_explosion_would_leave_them(jf):
+    jf.bus.handle(inv.RegisterItems((Item("SEAT-C", "Cloth seats"), Item("SEAT-L", "Leather seats"))))
+    for item, quantity in (("BOLT-6", 400), ("DOC-1", 3), ("SEAT-C", 2), ("SEAT-L", 2)):
+        receive(jf, quantity, item=item)
+    load(jf, 30)
+    now = MONDAY_0700
+    checked = _demand_matches_the_chain(jf, now)
+    steps = [
+        lambda at: c.BroadcastNext("L1", at=at),  # on time
+        lambda at: c.BroadcastNext("L1", at=at + timedelta(minutes=7)),  # late: every expected time moves
+        lambda at: c.MoveVehicle("L1", order_id="V0020", before="V0005", override=True),
+        lambda at: c.CancelVehicle("L1", order_id="V0011", override=True),
+        lambda at: c.ChangeVehicleSpec("L1", order_id="V0012", options={"trim": "LUX"}, override=True),
+        lambda at: c.SwapVehicles("L1", first="V0013", second="V0014", override=True),
+        lambda at: c.InsertVehicle("L1", vehicle=Vehicle("V0099", "CITY", {"trim": "LUX", "roof": "CLOSED"}), after="V0015", override=True),
+        lambda at: inv.BackflushVehicle("L1", "V0001"),
+        lambda at: c.BroadcastNext("L1", at=at, count=2),
+        lambda at: inv.ReceiveStock("DOC-1", "WH-A1", 4),
+        lambda at: c.BroadcastNext("L1", at=at),
+    ]
+    synced = now
+    for step in steps:
+        now += timedelta(minutes=2)
+        jf.clock.set(now)
+        command = step(now)
+        jf.bus.handle(command)
+        if not isinstance(command, (inv.ReceiveStock, inv.BackflushVehicle)):  # the ledger leaves the demand as it was
+            synced = now
+        checked += _demand_matches_the_chain(jf, synced)
+    assert checked > 300, "many demand lines compared"
+    if jf.uow.__class__.__name__ == "SqlUnitOfWork":  # the next sync starts from what the last one left
+        with jf.uow:
+            assert inv._LINE_SYNCS["L1"].stored is jf.uow.inventory.line_reservations("L1")

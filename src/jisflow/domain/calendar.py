@@ -183,7 +183,7 @@ class LineCalendar:
         self._remember((t, None), start)
         return start
 
-    def _remember(self, key: tuple[datetime, timedelta | None], answer: datetime) -> None:
+    def _remember(self, key: tuple, answer: datetime) -> None:
         """Keep an answer (only answers, so bad arguments are refused every time)."""
         memo = self._memo  # type: ignore[attr-defined]
         if len(memo) >= MEMO_SIZE:
@@ -204,6 +204,18 @@ class LineCalendar:
                 return found
         answer = self._add_working_time(_aware(start, "start"), _duration(duration))
         self._remember((start, duration), answer)
+        return answer
+
+    def next_takt(self, t: datetime, takt: timedelta) -> datetime:
+        """The working instant one ``takt`` of working time after ``t``:
+        ``next_working_time(add_working_time(t, takt))``, the step from one vehicle to the next
+        at the broadcast point (remembered as one answer: a chain walks it once per vehicle)."""
+        if type(t) is datetime and type(takt) is timedelta:
+            found = self._memo.get((t, takt, True))  # type: ignore[attr-defined]
+            if found is not None:
+                return found
+        answer = self.next_working_time(self.add_working_time(t, takt))
+        self._remember((t, takt, True), answer)  # type: ignore[arg-type]
         return answer
 
     def _add_working_time(self, start: datetime, remaining: timedelta) -> datetime:

@@ -246,12 +246,11 @@ class PearlChain:
         """The same, lazily, in chain order (for scans that stop early)."""
         if not self._planned:
             return
-        cal = self.line.calendar
-        next_working_time, add_working_time, takt = cal.next_working_time, cal.add_working_time, self.line.takt
+        next_takt, takt = self.line.calendar.next_takt, self.line.takt
         t = self.next_broadcast_time(now)
         for index, entry in enumerate(self._planned):
             if index:
-                t = next_working_time(add_working_time(t, takt))
+                t = next_takt(t, takt)
             yield entry.vehicle.order_id, t
 
     def planned_between(self, now: datetime, after: datetime | None, until: datetime) -> list[tuple[ChainEntry, datetime]]:

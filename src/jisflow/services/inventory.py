@@ -17,7 +17,7 @@ family whose part number is a registered item gets reservations.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Set
+from collections.abc import Callable, Iterable, Iterator, Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -451,107 +451,231 @@ def _select(families: list, vehicle: Vehicle) -> tuple | None:
     return tuple(selected)
 
 
-def line_demand(plant: Plant, chain: PearlChain, items: Iterable[str], now: datetime, built: Set[str] = frozenset()) -> dict[tuple[str, str, str], Reservation]:
-    """The demand lines of every live vehicle of the chain whose part is a registered item,
-    with need times from the actual (broadcast) or expected broadcast times; the ``built``
-    vehicles (every part consumed) are left out.
+class _DemandWalk:
+    """The demand lines of a line's live vehicles, vehicle by vehicle, as ``explode_vehicle``
+    gives them, with need times from the actual (broadcast) or expected broadcast times.
 
     The parts a vehicle spec selects are remembered per plant revision (``_SELECTIONS``) and
     need times come from the calendar's memory, so a broadcast does not explode the whole chain
-    again; the result is what ``explode_vehicle`` gives vehicle by vehicle. A vehicle whose
-    number, time and parts are those of the last call gets the same demand lines (``_DEMANDS``):
-    the lines are shared, never to be changed by the caller."""
+    again. ``lines`` answers from what the walk was given as the vehicle's last lines while the
+    vehicle's number, time and vehicle object are unchanged (vehicles are replaced, never
+    changed): the lines are shared, never to be changed by the caller."""
+
+    def __init__(self, plant: Plant, chain: PearlChain, wanted: frozenset[str], now: datetime) -> None:
+        line = chain.line
+        self.code = line.code
+        self.wanted = wanted
+        self.families = [f for f in plant.families_of_line(line.code) if any(r.part_number in wanted for r in f.rules)]
+        self.selections = _selections(plant, line.code, self.families) if self.families else {}
+        self.offsets = {s.code: line.takt * s.offset_takts for s in line.stations}
+        self.add_working_time = line.calendar.add_working_time
+        self.chain, self.now = chain, now
+
+    def vehicles(self, built: Set[str]) -> Iterator[tuple[str, int, datetime, Vehicle]]:
+        """(order id, number, time, vehicle) of every live vehicle not built, in chain order."""
+        planned_at = self.chain.planned_broadcast_times(self.now)
+        for entry in self.chain.entries():
+            order_id = entry.order_id
+            if order_id in built:
+                continue
+            at = entry.broadcast_at if entry.status is VehicleStatus.BROADCAST else planned_at.get(order_id)
+            if at is not None:
+                yield order_id, entry.seq_no, at, entry.vehicle
+
+    def lines(self, order_id: str, seq_no: int, at: datetime, vehicle: Vehicle) -> _DemandLines | None:
+        """The vehicle's demand lines; None when it cannot be exploded (the chain's own
+        handlers alert on it)."""
+        spec = (vehicle.model, frozenset(vehicle.options.items()))
+        try:
+            selected = self.selections[spec]
+        except KeyError:
+            selected = self.selections[spec] = _select(self.families, vehicle)
+        if selected is None:
+            return None
+        need_times: dict[str, datetime] = {}
+        found = []
+        code, wanted = self.code, self.wanted
+        for family, station, part, quantity in selected:
+            if part in wanted:
+                need = need_times.get(station)
+                if need is None:
+                    need = need_times[station] = self.add_working_time(at, self.offsets[station])
+                found.append(((code, order_id, family), Reservation(part, code, order_id, family, seq_no, need, quantity)))
+        return tuple(found)
+
+
+def line_demand(plant: Plant, chain: PearlChain, items: Iterable[str], now: datetime, built: Set[str] = frozenset()) -> dict[tuple[str, str, str], Reservation]:
+    """The demand lines of every live vehicle of the chain whose part is a registered item,
+    with need times from the actual (broadcast) or expected broadcast times; the ``built``
+    vehicles (every part consumed) are left out. A vehicle whose number, time and vehicle are
+    those of the last call for the same plant revision, line and items gets the same lines
+    (``_DEMANDS``): the lines are shared, never to be changed by the caller."""
     wanted = frozenset(items)
-    line = chain.line
-    families = [f for f in plant.families_of_line(line.code) if any(r.part_number in wanted for r in f.rules)]
-    if not families:
+    walk = _DemandWalk(plant, chain, wanted, now)
+    if not walk.families:
         return {}
-    selections = _selections(plant, line.code, families)
-    offsets = {s.code: line.takt * s.offset_takts for s in line.stations}
-    add_working_time = line.calendar.add_working_time
-    planned_at = chain.planned_broadcast_times(now)
     demand: dict[tuple[str, str, str], Reservation] = {}
-    code = line.code
-    memo = _demand_memo(plant, code, wanted)
+    memo = _demand_memo(plant, chain.line.code, wanted)
     remembered = {}
-    for entry in chain.entries():
-        order_id = entry.order_id
-        if order_id in built:
-            continue
-        at = entry.broadcast_at if entry.status is VehicleStatus.BROADCAST else planned_at.get(order_id)
-        if at is None:
-            continue
-        vehicle = entry.vehicle
+    for order_id, seq_no, at, vehicle in walk.vehicles(built):
         last = memo.get(order_id)
-        if last is not None and last[2] is vehicle and last[0] == entry.seq_no and last[1] == at:
-            lines = last[3]  # the same vehicle object: the same spec, so the same parts
+        if last is not None and last[2] is vehicle and last[0] == seq_no and last[1] == at:
+            lines = last[3]
         else:
-            spec = (vehicle.model, frozenset(vehicle.options.items()))
-            try:
-                selected = selections[spec]
-            except KeyError:
-                selected = selections[spec] = _select(families, vehicle)
-            if selected is None:
-                continue  # the chain's own handlers alert on a vehicle that cannot be exploded
-            need_times: dict[str, datetime] = {}
-            found = []
-            for family, station, part, quantity in selected:
-                if part in wanted:
-                    need = need_times.get(station)
-                    if need is None:
-                        need = need_times[station] = add_working_time(at, offsets[station])
-                    found.append(((code, order_id, family), Reservation(part, code, order_id, family, entry.seq_no, need, quantity)))
-            lines = tuple(found)
-        remembered[order_id] = (entry.seq_no, at, vehicle, lines)
+            found = walk.lines(order_id, seq_no, at, vehicle)
+            if found is None:
+                continue
+            lines = found
+        remembered[order_id] = (seq_no, at, vehicle, lines)
         demand.update(lines)
     memo.clear()
     memo.update(remembered)
     return demand
 
 
+_Key = tuple[str, str, str]
+
+
+@dataclass(slots=True)
+class _LineSync:
+    """What the last reservation sync of a line left in this process: the line's stored
+    reservations as the repository handed them out after it (the same object later means
+    nothing changed them since), and each vehicle's demand lines with the number, time and
+    vehicle they were computed from. The reservations equal those lines, but for the consumed
+    ones, which a sync never changes."""
+
+    plant: Plant
+    wanted: frozenset[str]
+    stored: Sequence[Reservation]
+    consumed: frozenset[_Key]
+    built: frozenset[str]
+    vehicles: dict[str, tuple[int, datetime, Vehicle, _DemandLines]]
+
+
+_LINE_SYNCS: dict[str, _LineSync] = {}
+"""Per line, the last sync this process committed; taken out while a sync runs and put back
+only once its transaction committed, so a failed sync leaves nothing to be trusted."""
+
+
+def _delta_full(
+    walk: _DemandWalk, stored: Sequence[Reservation], known: dict[str, tuple[int, datetime, Vehicle, _DemandLines]],
+) -> tuple[list[Reservation], list[Reservation], list[Reservation], frozenset[_Key], frozenset[str], dict]:
+    """Added, changed and released demand lines of a line, comparing every live vehicle with
+    every stored reservation; with the consumed keys, the built vehicles and the lines of
+    every vehicle as the sync leaves them. ``known`` are lines computed before for the same
+    plant revision and items, reused for a vehicle of the same number, time and vehicle."""
+    existing = {r.key: r for r in stored}
+    consumed = {k for k, r in existing.items() if r.consumed_at is not None}
+    live = {k: r for k, r in existing.items() if r.consumed_at is None}
+    built = frozenset({k[1] for k in consumed} - {k[1] for k in live})
+    vehicles: dict[str, tuple[int, datetime, Vehicle, _DemandLines]] = {}
+    desired: dict[_Key, Reservation] = {}
+    for order_id, seq_no, at, vehicle in walk.vehicles(built):
+        was = known.get(order_id)
+        if was is not None and was[2] is vehicle and was[0] == seq_no and was[1] == at:
+            lines = was[3]
+        else:
+            found = walk.lines(order_id, seq_no, at, vehicle)
+            if found is None:
+                continue
+            lines = found
+        vehicles[order_id] = (seq_no, at, vehicle, lines)
+        desired.update(lines)
+    added = [r for k, r in desired.items() if k not in existing]
+    changed = [r for k, r in desired.items() if (was := live.get(k)) is not None and _differs(was, r)]
+    released = [r for k, r in live.items() if (want := desired.get(k)) is None or want.item != r.item]
+    return added, changed, released, frozenset(consumed), built, vehicles
+
+
+def _differs(was: Reservation, want: Reservation) -> bool:
+    return was.seq_no != want.seq_no or was.need_time != want.need_time or was.item != want.item or was.quantity != want.quantity
+
+
+def _delta_since(
+    walk: _DemandWalk, last: _LineSync,
+) -> tuple[list[Reservation], list[Reservation], list[Reservation], dict]:
+    """The same as ``_delta_full`` from what the last sync left, the stored reservations being
+    unchanged since: only vehicles whose number, time or vehicle moved (or that left the chain)
+    are compared, line by line with their last lines."""
+    vehicles = last.vehicles
+    consumed = last.consumed
+    added: list[Reservation] = []
+    changed: list[Reservation] = []
+    released: list[Reservation] = []
+    seen: set[str] = set()
+    for order_id, seq_no, at, vehicle in walk.vehicles(last.built):
+        seen.add(order_id)
+        was = vehicles.get(order_id)
+        if was is not None and was[2] is vehicle and was[0] == seq_no and was[1] == at:
+            continue
+        lines = walk.lines(order_id, seq_no, at, vehicle)
+        old = dict(was[3]) if was is not None else {}
+        if lines is None:
+            vehicles.pop(order_id, None)
+            lines = ()
+        else:
+            vehicles[order_id] = (seq_no, at, vehicle, lines)
+        for key, want in lines:
+            before = old.pop(key, None)
+            if key in consumed:
+                continue
+            if before is None:
+                added.append(want)
+            elif _differs(before, want):
+                changed.append(want)
+                if before.item != want.item:
+                    released.append(before)  # from the stock of its old item
+        released.extend(r for k, r in old.items() if k not in consumed)
+    for order_id in vehicles.keys() - seen:  # cancelled, or no longer in the chain
+        released.extend(r for k, r in vehicles.pop(order_id)[3] if k not in consumed)
+    return added, changed, released, vehicles
+
+
 def sync_reservations(cmd: SyncReservations, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
-    """Add, re-rank and release the line's reservations so they match the pearl chain."""
+    """Add, re-rank and release the line's reservations so they match the pearl chain.
+
+    From what the last sync of the line in this process left, while the line's reservations
+    are unchanged since (the repository hands out the same object): then only the vehicles
+    whose number, expected time or spec moved are compared; else every vehicle with every
+    reservation."""
     now = _now(cmd.at, clock)
+    last = _LINE_SYNCS.pop(cmd.line, None)
     with uow:
         plant = uow.plants.of_line(cmd.line)
         items = uow.inventory.items()
-        existing = {(r.line, r.order_id, r.family): r for r in uow.inventory.line_reservations(cmd.line)}  # read only
-        if not existing and not any(r.part_number in items for f in plant.families_of_line(cmd.line) for r in f.rules):
+        stored = uow.inventory.line_reservations(cmd.line)  # read only
+        wanted = frozenset(items)
+        if not stored and not any(r.part_number in wanted for f in plant.families_of_line(cmd.line) for r in f.rules):
             return Outcome(applied=False)
-        chain = uow.chains.get(plant.line(cmd.line))
-        consumed: set[tuple[str, str, str]] = set()
-        live: dict[tuple[str, str, str], Reservation] = {}
-        for k, r in existing.items():
-            if r.consumed_at is None:
-                live[k] = r
-            else:
-                consumed.add(k)
-        built = {k[1] for k in consumed} - {k[1] for k in live}
-        desired = line_demand(plant, chain, items, now, built)
-        added = [r for k, r in desired.items() if k not in existing]
-        changed = [
-            r for k, r in desired.items()
-            if (was := live.get(k)) is not None
-            and (was.seq_no != r.seq_no or was.need_time != r.need_time or was.item != r.item or was.quantity != r.quantity)
-        ]
-        released = [r for k, r in live.items() if (want := desired.get(k)) is None or want.item != r.item]
+        chain = uow.chains.view(plant.line(cmd.line))
+        walk = _DemandWalk(plant, chain, wanted, now)
+        same = last is not None and last.plant is plant and last.wanted == wanted
+        if same and last.stored is stored and len(stored):  # (an empty tuple is one shared object)
+            added, changed, released, vehicles = _delta_since(walk, last)
+            consumed, built = last.consumed, last.built
+        else:
+            added, changed, released, consumed, built, vehicles = _delta_full(walk, stored, last.vehicles if same else {})
         touched = {r.item for r in [*added, *changed, *released]}
-        stocks = uow.inventory.load(touched)
-        before = {code: _reserved(agg) for code, agg in stocks.items()}
-        for r in released:
-            stocks[r.item].release(r.key)
-        upserts: dict[str, list[Reservation]] = {}
-        for r in [*added, *changed]:
-            if r.key not in consumed:
-                upserts.setdefault(r.item, []).append(r)
-        for item, demands in upserts.items():
-            stocks[item].upsert(*demands)
-        after = {code: {**_reserved(agg), "rows": len(agg.changed) + len(agg.removed)} for code, agg in stocks.items() if agg.changed or agg.removed}
-        uow.audit.append(changes(uow.actor, now, "reservations.synced", "reservations", before, after))
-        save_stock(uow, stocks.values())
         outcome = Outcome(details={"added": len(added), "changed": len(changed), "released": len(released)})
+        if touched:
+            stocks = uow.inventory.load(touched)
+            before = {code: _reserved(agg) for code, agg in stocks.items()}
+            for r in released:
+                stocks[r.item].release(r.key)
+            upserts: dict[str, list[Reservation]] = {}
+            for r in [*added, *changed]:
+                if r.key not in consumed:
+                    upserts.setdefault(r.item, []).append(r)
+            for item, demands in upserts.items():
+                stocks[item].upsert(*demands)
+            after = {code: {**_reserved(agg), "rows": len(agg.changed) + len(agg.removed)} for code, agg in stocks.items() if agg.changed or agg.removed}
+            uow.audit.append(changes(uow.actor, now, "reservations.synced", "reservations", before, after))
+            save_stock(uow, stocks.values())
+            stored = uow.inventory.line_reservations(cmd.line)  # as this transaction leaves them
         uow.commit()
-    reproject(uow, touched, now, outcome)
+    _LINE_SYNCS[cmd.line] = _LineSync(plant, wanted, stored, consumed, built, vehicles)
+    if touched:
+        reproject(uow, touched, now, outcome)
     return outcome
 
 

@@ -72,7 +72,9 @@ class InventoryRepository(abc.ABC):
 
     def line_reservations(self, line: str) -> Sequence[Reservation]:
         """Every reservation of the line, consumed ones too, in rank order, to be read and
-        never changed: an adapter may hand out the objects it keeps between transactions."""
+        never changed: an adapter may hand out the objects it keeps between transactions.
+        An adapter that hands out the same sequence object twice promises that the line's
+        reservations did not change in between (the reservation sync relies on it)."""
         return self.reservations(line=line, live_only=False)
 
 

@@ -58,6 +58,11 @@ class ChainRepository(abc.ABC):
     def get(self, line: Line) -> PearlChain:
         """The pearl chain of the line with its feed state (empty when nothing was imported)."""
 
+    def view(self, line: Line) -> PearlChain:
+        """The line's chain as ``get`` gives it, to be read and never changed or saved: an
+        adapter may hand out the objects it keeps between transactions."""
+        return self.get(line)
+
     @abc.abstractmethod
     def save(self, chain: PearlChain) -> None:
         """Write back the chain's dirty entries, its feed state and its recorded changes."""

@@ -226,21 +226,28 @@ class _StoredChain:
     """A line's pearl chain as the database holds it under one version: entries by id (never
     handed out, only copied), the feed state, and the stored states ``save`` compares with."""
 
-    __slots__ = ("version", "entries", "ordered", "feed", "stored")
+    __slots__ = ("version", "entries", "ordered", "feed", "stored", "_view")
 
     def __init__(self, version: int, entries: dict[int, ChainEntry], feed: LineFeedState, stored: dict[int, tuple[int, tuple[Any, ...]]]) -> None:
         self.version, self.entries, self.feed, self.stored = version, entries, feed, stored
         self.ordered = sorted(entries.values(), key=lambda e: (e.seq_no, e.id))  # as the database gives them
+        self._view: PearlChain | None = None
 
-    def chain(self, line: Line) -> PearlChain:
+    def chain(self, line: Line, copy: bool = True) -> PearlChain:
         by_order: dict[str, ChainEntry] = {}
         planned: list[ChainEntry] = []
-        for entry in map(_copy, self.ordered):  # in sequence order, so planned ones are too
+        for entry in map(_copy, self.ordered) if copy else self.ordered:  # in sequence order, so planned ones are too
             by_order[entry.vehicle.order_id] = entry
             if entry.status is VehicleStatus.PLANNED:
                 planned.append(entry)
         feed = self.feed
         return PearlChain.restore(line, by_order, planned, LineFeedState(feed.last_broadcast_seq_no, feed.last_broadcast_at, feed.silence_alerted, feed.issued_until))
+
+    def view(self, line: Line) -> PearlChain:
+        """The chain over the kept entries themselves (built once per version), to be read only."""
+        if self._view is None or self._view.line is not line:
+            self._view = self.chain(line, copy=False)
+        return self._view
 
 
 _stored_chains: weakref.WeakKeyDictionary[sa.Engine, dict[str, _StoredChain]] = weakref.WeakKeyDictionary()
@@ -279,6 +286,11 @@ class SqlChainRepository(ports.ChainRepository):
             self._stored.update(base.stored)
             self._loaded[line.code] = (chain, base)
             return chain
+        return self._read(connection, line, version)
+
+    def _read(self, connection: sa.Connection, line: Line, version: int | None) -> PearlChain:
+        """The chain read from the database (and kept under ``version``, when there is one)."""
+        cache = _stored_chains.setdefault(connection.engine, {})
         cache.pop(line.code, None)
         rows = connection.execute(
             sa.select(*_ENTRY_COLUMNS).where(_ce.c.line_code == line.code).order_by(_ce.c.seq_no, _ce.c.id)
@@ -309,6 +321,17 @@ class SqlChainRepository(ports.ChainRepository):
         chain = PearlChain(line, entries, feed)
         self._loaded[line.code] = (chain, base)
         return chain
+
+    def view(self, line: Line) -> PearlChain:
+        """The line's chain, its line locked, to be read only: while the line's version is the
+        one this process kept, the kept entries themselves, not copies."""
+        connection = self._connect()
+        version = locking.lock_line(connection, line.code)
+        base = _stored_chains.get(connection.engine, {}).get(line.code)
+        if base is not None and version is not None and base.version == version:
+            return base.view(line)
+        self._loaded.pop(line.code, None)
+        return self._read(connection, line, version)
 
     def _remember(self, entries: Iterable[ChainEntry]) -> None:
         for entry in entries:

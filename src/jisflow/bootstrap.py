@@ -64,8 +64,12 @@ def bootstrap(
     clock = clock or SystemClock()
     publisher = publisher or MemoryPublisher()
     bus = MessageBus(uow, clock, command_handlers=command_handlers())
-    # A module may also export EVENT_HANDLERS (event type -> handler(event, bus)), run after commit.
+    # A module may also export EVENT_HANDLERS (event type -> handler(event, bus)), run after
+    # commit, and REACTIONS (event type -> reaction(events, uow, clock)), run in the
+    # transaction that publishes the events, before it commits.
     for module in HANDLER_MODULES:
         for event_type, handler in getattr(module, "EVENT_HANDLERS", {}).items():
             bus.subscribe(event_type, lambda event, handler=handler: handler(event, bus))
+        for event_type, reaction in getattr(module, "REACTIONS", {}).items():
+            uow.reactions.setdefault(event_type, []).append(lambda events, uow, reaction=reaction: reaction(events, uow, clock))
     return App(bus=bus, uow=uow, clock=clock, publisher=publisher, batch_size=batch_size)

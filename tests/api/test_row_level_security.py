@@ -92,3 +92,56 @@ def test_the_unit_of_work_of_a_supplier_lists_only_the_forecasts_sent_to_it_thro
     uow.tenant = "SEATS"
     seen = forecasts(uow)  # no supplier filter in the query
     assert seen and {ln.supplier for ln in seen} == {"SEATS"}
+
+
+@pytest.fixture
+def one_connection(app_engine):
+    """An engine of the application's role whose pool holds a single connection, so every unit
+    of work runs on the one session that keeps (or loses) the supplier setting."""
+    engine = make_engine(app_engine.url, pool_size=1, max_overflow=0)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def suppliers_through(engine: sa.Engine, supplier: str | None, commit: bool) -> set[str]:
+    uow = SqlUnitOfWork(engine)
+    uow.tenant = supplier
+    with uow:
+        seen = {ln.supplier for ln in uow.calloffs.lines(CallOffLineFilter())}
+        if commit:
+            uow.commit()
+    return seen
+
+
+def tenant_statements(engine: sa.Engine) -> list[str]:
+    sent: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute", lambda _c, _cur, statement, *_: sent.append(statement) if "set_config" in statement else None)
+    return sent
+
+
+def test_a_unit_of_work_after_one_of_another_supplier_that_rolled_back_sees_its_own_rows_only(one_connection):
+    assert suppliers_through(one_connection, "SEATS", commit=True) == {"SEATS"}
+    assert suppliers_through(one_connection, "ROOFS", commit=False) == {"ROOFS"}  # rolled back: the session is SEATS again
+    assert suppliers_through(one_connection, "ROOFS", commit=False) == {"ROOFS"}
+    assert suppliers_through(one_connection, "SEATS", commit=False) == {"SEATS"}
+    assert suppliers_through(one_connection, None, commit=False) == {"SEATS", "ROOFS"}
+    assert suppliers_through(one_connection, "ROOFS", commit=True) == {"ROOFS"}
+
+
+def test_a_supplier_set_in_a_first_transaction_that_rolled_back_is_set_again(one_connection):
+    assert suppliers_through(one_connection, "ROOFS", commit=False) == {"ROOFS"}  # the session sees nothing again
+    assert suppliers_through(one_connection, "ROOFS", commit=False) == {"ROOFS"}
+    with one_connection.connect() as connection:
+        assert suppliers_seen(connection) == set()
+
+
+def test_the_supplier_setting_is_sent_once_per_connection_while_it_stays_committed(one_connection):
+    sent = tenant_statements(one_connection)
+    for _ in range(3):
+        assert suppliers_through(one_connection, "SEATS", commit=True) == {"SEATS"}
+    assert len(sent) == 1
+    assert suppliers_through(one_connection, "ROOFS", commit=True) == {"ROOFS"}
+    assert suppliers_through(one_connection, "ROOFS", commit=True) == {"ROOFS"}
+    assert len(sent) == 2

@@ -357,6 +357,35 @@ def test_summarized_calls_are_found_by_window_and_by_the_vehicles_they_count(uow
     ]
 
 
+def test_summarized_calls_are_gathered_by_the_vehicles_they_count_and_by_window_in_one_read(uow_factory):
+    first, second, other_part, other_line = a_call(0), a_call(1), a_call(0, part="WHL-18"), a_call(2)
+    first.set_contribution("O0001", 4, T0)
+    second.set_contribution("O0002", 4, T0)
+    other_part.set_contribution("O0004", 4, T0)
+    other_line.line = "L2"
+    with uow_factory() as uow:
+        uow.jit_calls.save([first, second, other_part, other_line])
+        uow.commit()
+
+    windows = {("WHEELS", "WHL-17", T0), ("WHEELS", "WHL-18", T0), ("WHEELS", "WHL-17", T0 + timedelta(hours=2)), ("WHEELS", "WHL-17", T0 + timedelta(hours=5))}
+    with uow_factory() as uow:
+        stored = uow.jit_calls.gather("L1", ["O0001", "O0002", "O0009"], windows)
+        only_counting = uow.jit_calls.gather("L1", ["O0002"], set())
+        only_windows = uow.jit_calls.gather("L1", [], {("WHEELS", "WHL-18", T0)})
+        nothing = uow.jit_calls.gather("L1", [], set())
+    assert {k: [(c.part_number, c.window_start) for c in calls] for k, calls in stored.counting.items()} == {
+        "O0001": [("WHL-17", T0)],
+        "O0002": [("WHL-17", T0 + timedelta(hours=1))],
+    }
+    assert {w: call.contributions for w, call in stored.windows.items()} == {
+        ("WHEELS", "WHL-17", T0): {"O0001": 4},
+        ("WHEELS", "WHL-18", T0): {"O0004": 4},
+    }  # the window of line L2 and an empty window are not found
+    assert [c.window_start for c in only_counting.counting["O0002"]] == [T0 + timedelta(hours=1)] and only_counting.windows == {}
+    assert (only_windows.counting, list(only_windows.windows)) == ({}, [("WHEELS", "WHL-18", T0)])
+    assert (nothing.counting, nothing.windows) == ({}, {})
+
+
 def test_a_saved_summarized_call_keeps_its_new_quantity(uow_factory):
     call = a_call(0)
     call.set_contribution("O0001", 4, T0)
@@ -468,6 +497,19 @@ def test_the_inbox_remembers_applied_keys(uow_factory):
     with uow_factory() as uow:
         assert uow.inbox.seen("ICR-1")
         assert not uow.inbox.seen("ICR-2")
+
+
+def test_a_claimed_inbox_key_is_new_once_and_a_replay_after_its_commit(uow_factory):
+    with uow_factory() as uow:
+        assert uow.inbox.claim("ICR-1", T0) is True
+        assert uow.inbox.claim("ICR-1", T0) is False  # within the same transaction too
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.inbox.claim("ICR-1", T0 + MINUTE) is False
+        assert uow.inbox.claim("ICR-2", T0 + MINUTE) is True  # rolled back at the end of the block
+    with uow_factory() as uow:
+        assert uow.inbox.seen("ICR-1") and not uow.inbox.seen("ICR-2")
+        assert uow.inbox.claim("ICR-2", T0 + MINUTE) is True
 
 
 # ------------------------------------------------------------------------------ transactions

@@ -333,3 +333,23 @@ def test_a_naive_time_is_refused_even_when_the_same_wall_clock_was_asked_with_a_
         TWO_SHIFTS.add_working_time(aware.replace(tzinfo=None), timedelta(minutes=5))
     with pytest.raises(CalendarError):
         TWO_SHIFTS.next_working_time(aware.replace(tzinfo=None))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    start_minute=st.integers(0, 7 * 24 * 60),
+    takt_seconds=st.sampled_from([45, 60, 90, 137, 600]),
+    counts=st.lists(st.tuples(st.integers(0, 40), st.integers(0, 300)), min_size=1, max_size=6),
+)
+def test_a_walk_of_takts_gives_the_instants_of_stepping_one_takt_at_a_time(start_minute, takt_seconds, counts):
+    calendar = LineCalendar("Europe/Berlin", (EARLY, LATE), frozenset({GOOD_FRIDAY}))  # a memory of its own
+    takt = timedelta(seconds=takt_seconds)
+    first = calendar.next_working_time(datetime(2026, 3, 30, tzinfo=UTC) + start_minute * MINUTES)
+    for skip, count in counts:  # the line moves on by some takts, then asks for the next ones
+        for _ in range(skip):
+            first = calendar.next_working_time(calendar.add_working_time(first, takt))
+        expected, t = [], first
+        for _ in range(count):
+            expected.append(t)
+            t = calendar.next_working_time(calendar.add_working_time(t, takt))
+        assert calendar.takt_times(first, takt, count) == expected

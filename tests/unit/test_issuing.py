@@ -4,7 +4,7 @@ from datetime import datetime
 
 from factories import at, chain, cockpit, line, plant, roof, seats, wheels
 from jisflow.domain.alerts import AlertKind
-from jisflow.domain.calloff import CallOffLine, CallOffState, SummarizedCall
+from jisflow.domain.calloff import CallOffLine, CallOffState, CallWindow, StoredCalls, SummarizedCall
 from jisflow.domain.events import CallOffIssued, CallOffLineChanged, SummarizedCallChanged
 from jisflow.domain.issuing import IssueResult, reconcile
 from jisflow.domain.plant import CallOffTrigger, FrozenZone, FrozenZoneKind, Plant
@@ -23,19 +23,23 @@ class Book:
         self.plant = the_plant
         self.lines: dict[tuple[str, str], CallOffLine] = {}
         self.calls: dict[tuple, SummarizedCall] = {}
+        self.asked: list[set[CallWindow]] = []  # the windows of each read of the stored calls
 
     def reconcile(self, pearl_chain: PearlChain, order_ids: Iterable[str], now: datetime, reason: str = "test") -> IssueResult:
         ids = list(order_ids)
         existing = {k: copy.deepcopy(ln) for k, ln in self.lines.items() if k[0] in ids and ln.live}
-        counting: dict[str, list[SummarizedCall]] = {}
-        for call in self.calls.values():
-            for order_id in sorted(set(ids) & call.contributions.keys()):
-                counting.setdefault(order_id, []).append(copy.deepcopy(call))
 
-        def find_call(family: str, part: str, start: datetime) -> SummarizedCall | None:
-            return copy.deepcopy(self.calls.get((pearl_chain.line_code, family, part, start)))
+        def stored_calls(windows: set[CallWindow]) -> StoredCalls:
+            self.asked.append(windows)
+            stored = StoredCalls()
+            for call in self.calls.values():
+                for order_id in sorted(set(ids) & call.contributions.keys()):
+                    stored.counting.setdefault(order_id, []).append(copy.deepcopy(call))
+                if call.key[1:] in windows:
+                    stored.windows[call.key[1:]] = copy.deepcopy(call)
+            return stored
 
-        result = reconcile(self.plant, pearl_chain, ids, now, existing, find_call, counting, reason)
+        result = reconcile(self.plant, pearl_chain, ids, now, existing, stored_calls, reason)
         for calloff in result.new_calloffs:
             for ln in calloff.lines:
                 self.lines[ln.order_id, ln.family] = copy.deepcopy(ln)
@@ -358,3 +362,19 @@ def test_vehicles_joining_a_stored_call_together_all_count():
     result = book.reconcile(pearl_chain, ["V02", "V03"], at(7, 2))
     assert book.quantities() == {("WHL-17", at(7)): 12}
     assert len(result.changed_calls) == 1
+
+
+def test_the_stored_calls_are_read_once_for_the_windows_of_every_vehicle_reconciled():
+    book, pearl_chain = Book(), chain(6, the_line=OPEN_LINE)
+    pearl_chain.change_spec("V03", now=at(6), model="B")
+    broadcast(pearl_chain, "V01", "V02", "V03")
+    pearl_chain.broadcast("V04", at(7, 20))
+    book.reconcile(pearl_chain, ["V01", "V02", "V03", "V04"], at(7, 20))
+    assert book.asked == [{("WHEELS", "WHL-17", at(7)), ("WHEELS", "WHL-18", at(7)), ("WHEELS", "WHL-17", at(8))}]
+
+
+def test_a_line_without_jit_families_reads_no_stored_calls():
+    book, pearl_chain = Book(plant(OPEN_LINE, (seats(),))), chain(6, the_line=OPEN_LINE)
+    broadcast(pearl_chain, "V01")
+    result = book.reconcile(pearl_chain, ["V01"], at(7))
+    assert (book.asked, len(result.new_calloffs)) == ([], 1)

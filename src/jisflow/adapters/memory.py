@@ -99,6 +99,9 @@ class MemoryChainRepository(ports.ChainRepository):
     def get(self, line: Line) -> PearlChain:
         # A broadcast entry is history: the chain changes only planned entries (and the one it
         # broadcasts), so broadcast entries are handed out as they are stored, the rest copied.
+        saved = self._s.pending.get("chains", {}).get(line.code)
+        if saved is not None:  # saved in this transaction: as the transaction sees it
+            return saved
         store = self._s.store
         by_order = dict(store.entries.get(line.code, {}))
         for order_id in store.unsettled.get(line.code, ()):
@@ -127,6 +130,7 @@ class MemoryChainRepository(ports.ChainRepository):
             st.changes.extend(changes)
 
         self._s.stage(apply)
+        self._s.pending.setdefault("chains", {})[chain.line_code] = chain
         chain.dirty.clear()
         chain.changes.clear()
         chain.feed_dirty = False
@@ -363,6 +367,12 @@ class MemoryInbox(ports.InboxRegistry):
     def add(self, key: str, at: datetime) -> None:
         self._pending.add(key)
         self._s.stage(lambda st: st.inbox.__setitem__(key, at))
+
+    def claim(self, key: str, at: datetime) -> bool:
+        if self.seen(key):
+            return False
+        self.add(key, at)
+        return True
 
 
 class MemoryAuditLog(AuditLog):

@@ -218,6 +218,33 @@ class LineCalendar:
         self._remember((t, takt, True), answer)  # type: ignore[arg-type]
         return answer
 
+    def takt_times(self, first: datetime, takt: timedelta, count: int) -> list[datetime]:
+        """``count`` working instants one ``takt`` apart, from ``first`` (a working instant):
+        ``first``, ``next_takt(first, takt)``, and so on. The last walk is remembered, so a
+        walk that starts on one of its instants (the line moved on by some takts) is mostly a
+        slice of it."""
+        if count <= 0:
+            return []
+        memo = self._memo  # type: ignore[attr-defined]
+        walk = memo.get(("takts", takt))
+        if walk is not None and (start := walk[1].get(first)) is not None:
+            times = walk[0]
+            if start + count <= len(times):
+                return times[start : start + count]
+            times, index = times[start:], {}
+        else:
+            times, index = [first], {}
+        t = times[-1]
+        next_takt = self.next_takt
+        while len(times) < count:
+            t = next_takt(t, takt)
+            times.append(t)
+        index = {t: i for i, t in enumerate(times)}
+        if len(memo) >= MEMO_SIZE:
+            memo.clear()
+        memo[("takts", takt)] = (times, index)
+        return list(times)
+
     def _add_working_time(self, start: datetime, remaining: timedelta) -> datetime:
         if not remaining:
             return self.next_working_time(start)

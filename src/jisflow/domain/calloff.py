@@ -213,3 +213,17 @@ class SummarizedCall:
             SummarizedCallChanged(self.line, self.supplier, self.family, self.part_number, self.window_start, self.window_end, self.quantity)
         )
         return True
+
+
+CallWindow = tuple[str, str, datetime]
+"""Where a line's summarized call is kept: (family, part number, window start)."""
+
+
+@dataclass(frozen=True)
+class StoredCalls:
+    """Summarized calls of one line as the store holds them, read for one reconcile."""
+
+    counting: dict[str, list[SummarizedCall]] = field(default_factory=dict)
+    """Order id -> the calls that count the vehicle."""
+    windows: dict[CallWindow, SummarizedCall] = field(default_factory=dict)
+    """The stored calls of the windows asked for (a window without a call is left out)."""

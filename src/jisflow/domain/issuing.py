@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from jisflow.domain.alerts import Alert, AlertKind
-from jisflow.domain.calloff import CallOff, CallOffLine, CallOffState, SummarizedCall, new_calloff_number, window_of
+from jisflow.domain.calloff import CallOff, CallOffLine, CallOffState, CallWindow, StoredCalls, SummarizedCall, new_calloff_number, window_of
 from jisflow.domain.errors import ExplosionError, IllegalTransition
 from jisflow.domain.events import AlertRaised, CallOffIssued, Event
 from jisflow.domain.explosion import DemandLine, explode_vehicle
@@ -58,8 +58,7 @@ def reconcile(
     order_ids: Iterable[str],
     now: datetime,
     existing_lines: Mapping[tuple[str, str], CallOffLine],
-    find_call: Callable[[str, str, datetime], SummarizedCall | None],
-    existing_calls: Mapping[str, list[SummarizedCall]],
+    stored_calls: Callable[[set[CallWindow]], StoredCalls],
     reason: str,
     ahead: timedelta = timedelta(0),
     order_kept: frozenset[str] = frozenset(),
@@ -70,9 +69,10 @@ def reconcile(
     again only every few minutes passes that interval, so nothing goes out late between looks.
     ``order_kept`` names vehicles renumbered only because of a change to another vehicle.
 
-    ``existing_lines`` maps (order id, family) to the live JIS line; ``existing_calls`` maps an
-    order id to the summarized calls that count it; ``find_call(family, part, window_start)``
-    gives the stored summarized call of a window (None if there is none yet).
+    ``existing_lines`` maps (order id, family) to the live JIS line. ``stored_calls(windows)``
+    gives, in one go, the summarized calls that count each of the vehicles and the stored calls
+    of the windows the vehicles' JIT demand falls in; it is asked once, after the explosion, and
+    only when the line has a JIT family.
     """
     line = chain.line
     families = plant.families_of_line(line.code)
@@ -82,9 +82,10 @@ def reconcile(
     calls: dict[tuple[str, str, str, datetime], SummarizedCall] = {}
     order_ids = list(order_ids)
     planned_times: dict[str, datetime] | None = None
+    exploded: list[tuple[str, ChainEntry, dict[str, DemandLine] | ExplosionError]] = []
     for order_id in order_ids:
         entry = chain.get(order_id)
-        demand: dict[str, DemandLine] = {}
+        demand: dict[str, DemandLine] | ExplosionError = {}
         if entry.status is not VehicleStatus.CANCELLED:
             if entry.broadcast_at is not None:
                 broadcast_at = entry.broadcast_at
@@ -95,18 +96,29 @@ def reconcile(
                     planned_times = chain.planned_broadcast_times(now)
                 broadcast_at = planned_times[order_id]
             try:
-                lines = explode_vehicle(line, families, entry.vehicle, entry.seq_no, broadcast_at)
+                demand = {d.family: d for d in explode_vehicle(line, families, entry.vehicle, entry.seq_no, broadcast_at)}
             except ExplosionError as exc:
-                result.alert(Alert(AlertKind.EXPLOSION_FAILED, line.code, str(exc), now, order_id=order_id, seq_no=entry.seq_no))
-                continue
-            demand = {d.family: d for d in lines}
+                demand = exc
+        exploded.append((order_id, entry, demand))
+    jit = [f for f in families if f.route.mode is SupplyMode.JIT]
+    stored = StoredCalls()
+    if jit and order_ids:
+        stored = stored_calls({
+            (f.code, d.part_number, window_of(d.need_time, f.route.jit_window)[0])
+            for _, _, demand in exploded if isinstance(demand, dict)
+            for f in jit if (d := demand.get(f.code)) is not None
+        })
+    for order_id, entry, demand in exploded:
+        if isinstance(demand, ExplosionError):
+            result.alert(Alert(AlertKind.EXPLOSION_FAILED, line.code, str(demand), now, order_id=order_id, seq_no=entry.seq_no))
+            continue
         for family in families:
             route = family.route
             d = demand.get(family.code)
             if route.mode is SupplyMode.JIS:
                 _reconcile_jis(family, entry, d, existing_lines.get((order_id, family.code)), chain, now, reason, result, new_by_group, late, now + ahead, order_id in order_kept)
             elif route.mode is SupplyMode.JIT:
-                _reconcile_jit(family, entry, d, existing_calls.get(order_id, []), find_call, now, result, calls, now + ahead)
+                _reconcile_jit(family, entry, d, stored.counting.get(order_id, []), stored.windows, now, result, calls, now + ahead)
     for (supplier, point), lines_late in late.items():
         worst = max(now - ln.ship_by for ln in lines_late)
         first = min(lines_late, key=lambda ln: ln.seq_no)
@@ -171,7 +183,7 @@ def _reconcile_jis(family, entry, d, existing, chain, now, reason, result, new_b
         late.setdefault(group, []).append(line)
 
 
-def _reconcile_jit(family, entry, d, counted_in, find_call, now, result, calls, until) -> None:
+def _reconcile_jit(family, entry, d, counted_in, stored_windows, now, result, calls, until) -> None:
     """Count the vehicle in the summarized call of its need time's window, and only there.
 
     ``calls`` holds one object per call key for the whole reconcile: a store may hand out a
@@ -195,7 +207,7 @@ def _reconcile_jit(family, entry, d, counted_in, find_call, now, result, calls, 
         return
     call = calls.get(target_key)
     if call is None:
-        call = find_call(family.code, d.part_number, start) or SummarizedCall(family.line, family.code, route.supplier or "", d.part_number, start, end)
+        call = stored_windows.get((family.code, d.part_number, start)) or SummarizedCall(family.line, family.code, route.supplier or "", d.part_number, start, end)
         calls[target_key] = call
     if call.set_contribution(entry.order_id, d.quantity, now):
         _changed(result, call)

@@ -218,6 +218,11 @@ class PearlChain:
         live = [e for e in self._by_order.values() if e.status is not VehicleStatus.CANCELLED]
         return sorted(live, key=lambda e: e.seq_no)
 
+    def live_entries(self) -> Iterator[ChainEntry]:
+        """Every entry, broadcast and planned, in no particular order (cancelled ones excluded)."""
+        cancelled = VehicleStatus.CANCELLED
+        return (e for e in self._by_order.values() if e.status is not cancelled)
+
     def planned(self) -> list[ChainEntry]:
         return list(self._planned)
 
@@ -240,7 +245,10 @@ class PearlChain:
         """Expected broadcast time of every planned vehicle, one takt of working time apart.
         Every expected time is a working instant: a takt that ends as a break begins puts the
         next vehicle at the end of the break."""
-        return dict(self.iter_planned_broadcast_times(now))
+        if not self._planned:
+            return {}
+        times = self.line.calendar.takt_times(self.next_broadcast_time(now), self.line.takt, len(self._planned))
+        return dict(zip([e.vehicle.order_id for e in self._planned], times))
 
     def iter_planned_broadcast_times(self, now: datetime) -> Iterator[tuple[str, datetime]]:
         """The same, lazily, in chain order (for scans that stop early)."""

@@ -53,11 +53,7 @@ def _seen(uow: AbstractUnitOfWork, message_id: str | None, scope: str, now: date
     """True when this message was applied before (a replay); registers it otherwise."""
     if not message_id:
         return False
-    key = f"{scope}:{message_id}"
-    if uow.inbox.seen(key):
-        return True
-    uow.inbox.add(key, now)
-    return False
+    return not uow.inbox.claim(f"{scope}:{message_id}", now)
 
 
 def _settle(
@@ -71,11 +67,10 @@ def _settle(
         o for ch in chain.changes if ch.kind is not ChangeKind.RESEQUENCE for o in ch.renumbered if o not in subjects
     )
     existing = uow.calloffs.live_lines_for(chain.line_code, ids)
-    counting = uow.jit_calls.counting(chain.line_code, ids)
     result = reconcile(
         plant, chain, ids, now, existing,
-        lambda family, part, start: uow.jit_calls.find(chain.line_code, family, part, start),
-        counting, reason, ahead, kept,
+        lambda windows: uow.jit_calls.gather(chain.line_code, ids, windows),
+        reason, ahead, kept,
     )
     uow.chains.save(chain)
     uow.calloffs.add_all(result.new_calloffs)

@@ -10,9 +10,10 @@ Every stock change goes through ``ItemStock`` aggregates loaded (and locked) by
 is computed again, in a transaction of its own, and a ``ShortageProjected`` alert is raised
 when its coverage falls below the item's threshold (once, until the alert is acknowledged).
 
-Reservations follow the sequence: ``SyncReservations`` explodes the line's live vehicles, and
-``EVENT_HANDLERS`` run it after every import, broadcast and change of the pearl chain. Every
-family whose part number is a registered item gets reservations.
+Reservations follow the sequence: ``sync_line`` explodes the line's live vehicles, and
+``REACTIONS`` run it inside the transaction of every import, broadcast and change of the pearl
+chain, so the chain and its reservations commit together (``SyncReservations`` runs it on its
+own). Every family whose part number is a registered item gets reservations.
 """
 
 from __future__ import annotations
@@ -130,6 +131,14 @@ class SyncReservations(Command):
     """Bring the line's reservations in step with its pearl chain."""
 
     line: str
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ReprojectItems(Command):
+    """Project the items again (and alert those that fell below their threshold)."""
+
+    items: tuple[str, ...]
     at: datetime | None = None
 
 
@@ -471,10 +480,11 @@ class _DemandWalk:
         self.add_working_time = line.calendar.add_working_time
         self.chain, self.now = chain, now
 
-    def vehicles(self, built: Set[str]) -> Iterator[tuple[str, int, datetime, Vehicle]]:
-        """(order id, number, time, vehicle) of every live vehicle not built, in chain order."""
+    def vehicles(self, built: Set[str], ordered: bool = True) -> Iterator[tuple[str, int, datetime, Vehicle]]:
+        """(order id, number, time, vehicle) of every live vehicle not built, in chain order
+        (or in any order)."""
         planned_at = self.chain.planned_broadcast_times(self.now)
-        for entry in self.chain.entries():
+        for entry in self.chain.entries() if ordered else self.chain.live_entries():
             order_id = entry.order_id
             if order_id in built:
                 continue
@@ -603,7 +613,7 @@ def _delta_since(
     changed: list[Reservation] = []
     released: list[Reservation] = []
     seen: set[str] = set()
-    for order_id, seq_no, at, vehicle in walk.vehicles(last.built):
+    for order_id, seq_no, at, vehicle in walk.vehicles(last.built, ordered=False):
         seen.add(order_id)
         was = vehicles.get(order_id)
         if was is not None and was[2] is vehicle and was[0] == seq_no and was[1] == at:
@@ -632,50 +642,75 @@ def _delta_since(
 
 
 def sync_reservations(cmd: SyncReservations, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
-    """Add, re-rank and release the line's reservations so they match the pearl chain.
-
-    From what the last sync of the line in this process left, while the line's reservations
-    are unchanged since (the repository hands out the same object): then only the vehicles
-    whose number, expected time or spec moved are compared; else every vehicle with every
-    reservation."""
+    """Add, re-rank and release the line's reservations so they match the pearl chain."""
     now = _now(cmd.at, clock)
-    last = _LINE_SYNCS.pop(cmd.line, None)
     with uow:
-        plant = uow.plants.of_line(cmd.line)
-        items = uow.inventory.items()
-        stored = uow.inventory.line_reservations(cmd.line)  # read only
-        wanted = frozenset(items)
-        if not stored and not any(r.part_number in wanted for f in plant.families_of_line(cmd.line) for r in f.rules):
-            return Outcome(applied=False)
-        chain = uow.chains.view(plant.line(cmd.line))
-        walk = _DemandWalk(plant, chain, wanted, now)
-        same = last is not None and last.plant is plant and last.wanted == wanted
-        if same and last.stored is stored and len(stored):  # (an empty tuple is one shared object)
-            added, changed, released, vehicles = _delta_since(walk, last)
-            consumed, built = last.consumed, last.built
-        else:
-            added, changed, released, consumed, built, vehicles = _delta_full(walk, stored, last.vehicles if same else {})
-        touched = {r.item for r in [*added, *changed, *released]}
-        outcome = Outcome(details={"added": len(added), "changed": len(changed), "released": len(released)})
-        if touched:
-            stocks = uow.inventory.load(touched)
-            before = {code: _reserved(agg) for code, agg in stocks.items()}
-            for r in released:
-                stocks[r.item].release(r.key)
-            upserts: dict[str, list[Reservation]] = {}
-            for r in [*added, *changed]:
-                if r.key not in consumed:
-                    upserts.setdefault(r.item, []).append(r)
-            for item, demands in upserts.items():
-                stocks[item].upsert(*demands)
-            after = {code: {**_reserved(agg), "rows": len(agg.changed) + len(agg.removed)} for code, agg in stocks.items() if agg.changed or agg.removed}
-            uow.audit.append(changes(uow.actor, now, "reservations.synced", "reservations", before, after))
-            save_stock(uow, stocks.values())
-            stored = uow.inventory.line_reservations(cmd.line)  # as this transaction leaves them
+        outcome, touched = sync_line(uow, cmd.line, now)
         uow.commit()
-    _LINE_SYNCS[cmd.line] = _LineSync(plant, wanted, stored, consumed, built, vehicles)
+    reproject(uow, touched, now, outcome)
+    return outcome
+
+
+def sync_line(uow: AbstractUnitOfWork, line_code: str, now: datetime) -> tuple[Outcome, set[str]]:
+    """Bring the line's reservations in step with its pearl chain, inside the caller's
+    transaction; returns the outcome and the items whose reservations changed (to be
+    projected again once it commits).
+
+    It starts from what the last sync of the line in this process left, while the line's
+    reservations are unchanged since (the repository hands out the same object): then only
+    the vehicles whose number, expected time or spec moved are compared; else every vehicle
+    with every reservation."""
+    last = _LINE_SYNCS.pop(line_code, None)
+    plant = uow.plants.of_line(line_code)
+    items = uow.inventory.items()
+    stored = uow.inventory.line_reservations(line_code)  # read only
+    wanted = frozenset(items)
+    if not stored and not any(r.part_number in wanted for f in plant.families_of_line(line_code) for r in f.rules):
+        return Outcome(applied=False), set()
+    chain = uow.chains.view(plant.line(line_code))
+    walk = _DemandWalk(plant, chain, wanted, now)
+    if last is not None and last.plant is plant and last.wanted == wanted and last.stored is stored and len(stored):
+        added, changed, released, vehicles = _delta_since(walk, last)  # (an empty tuple is one shared object)
+        consumed, built = last.consumed, last.built
+    else:
+        known = last.vehicles if last is not None and last.plant is plant and last.wanted == wanted else {}
+        added, changed, released, consumed, built, vehicles = _delta_full(walk, stored, known)
+    touched = {r.item for r in [*added, *changed, *released]}
+    outcome = Outcome(details={"added": len(added), "changed": len(changed), "released": len(released)})
     if touched:
-        reproject(uow, touched, now, outcome)
+        stocks = uow.inventory.load(touched)
+        before = {code: _reserved(agg) for code, agg in stocks.items()}
+        for r in released:
+            stocks[r.item].release(r.key)
+        upserts: dict[str, list[Reservation]] = {}
+        for r in [*added, *changed]:
+            if r.key not in consumed:
+                upserts.setdefault(r.item, []).append(r)
+        for item, demands in upserts.items():
+            stocks[item].upsert(*demands)
+        after = {code: {**_reserved(agg), "rows": len(agg.changed) + len(agg.removed)} for code, agg in stocks.items() if agg.changed or agg.removed}
+        uow.audit.append(changes(uow.actor, now, "reservations.synced", "reservations", before, after))
+        save_stock(uow, stocks.values())
+        stored = uow.inventory.line_reservations(line_code)  # as this transaction leaves them
+    state = _LineSync(plant, wanted, stored, consumed, built, vehicles)
+    uow.on_commit(lambda: _LINE_SYNCS.__setitem__(line_code, state))
+    return outcome, touched
+
+
+def sync_after_chain_change(events: list[Event], uow: AbstractUnitOfWork, clock: Clock) -> None:
+    """Reaction to the pearl chain's events: the reservations of each line they name follow
+    the chain in the same transaction; the items whose reservations changed are projected
+    again once it commits."""
+    now = clock.now()
+    for line_code in dict.fromkeys(e.line for e in events):  # type: ignore[attr-defined]
+        _, touched = sync_line(uow, line_code, now)
+        if touched:
+            uow.follow_up(ReprojectItems(tuple(sorted(touched)), at=now))
+
+
+def reproject_items(cmd: ReprojectItems, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
+    outcome = Outcome()
+    reproject(uow, cmd.items, _now(cmd.at, clock), outcome)
     return outcome
 
 
@@ -876,6 +911,7 @@ COMMAND_HANDLERS: dict[type[Command], Callable[..., Outcome]] = {
     AdjustStock: adjust_stock,
     CountStock: count_stock,
     SyncReservations: sync_reservations,
+    ReprojectItems: reproject_items,
     BackflushVehicle: backflush_vehicle,
     BackflushDue: backflush_due,
     PlacePurchaseOrder: place_purchase_order,
@@ -887,13 +923,10 @@ COMMAND_HANDLERS: dict[type[Command], Callable[..., Outcome]] = {
 }
 
 
-def _resync(event: SequenceImported | VehicleBroadcast | SequenceChanged, bus) -> None:
-    bus.handle(SyncReservations(event.line))
-
-
-# Events of the pearl chain after which the line's reservations are brought in step.
-EVENT_HANDLERS: dict[type[Event], Callable[[Event, object], None]] = {
-    SequenceImported: _resync,
-    VehicleBroadcast: _resync,
-    SequenceChanged: _resync,
+# Events of the pearl chain after which the line's reservations are brought in step, in the
+# same transaction (a reaction, see ``services.unit_of_work``).
+REACTIONS: dict[type[Event], Callable[[list[Event], AbstractUnitOfWork, Clock], None]] = {
+    SequenceImported: sync_after_chain_change,
+    VehicleBroadcast: sync_after_chain_change,
+    SequenceChanged: sync_after_chain_change,
 }

@@ -1,5 +1,6 @@
 """The message bus: runs a command's handler, then delivers the events its unit of work
-committed to the in-process event handlers (after commit, never before).
+committed to the in-process event handlers (after commit, never before), then handles the
+follow-up commands the transaction's reactions asked for.
 
 A command whose transaction lost a race with concurrent ones (``Contention``: serialization
 failure, deadlock, lock timeout) was rolled back whole; the bus runs it again, after a
@@ -90,6 +91,11 @@ class MessageBus:
                 self.retried += 1
                 self.retry.sleep(self.retry.pause(attempt - 1))
         self._deliver(self.uow.collect_new_events())
+        for follow_up in self.uow.collect_follow_ups():
+            try:
+                self.handle(follow_up)
+            except Exception:  # a follow-up must not undo the committed command
+                log.exception("follow-up %s of %s failed", type(follow_up).__name__, type(command).__name__)
         return outcome
 
     def _deliver(self, events: list[Event]) -> None:

@@ -2,7 +2,11 @@
 
 One command runs in one unit of work (one transaction). Handlers hand the events they want
 announced to ``uow.publish``: they are written to the outbox inside the same transaction and
-delivered to the in-process handlers after commit. Two implementations exist: the in-memory one
+delivered to the in-process handlers after commit. A *reaction* (``uow.reactions``) is the
+other kind of handler: it runs inside the transaction that published the event, right before
+it commits, so what it changes commits or rolls back with the event (the reservations follow
+the pearl chain this way); what must wait for the commit it hands to ``on_commit``, and
+commands to run after it to ``follow_ups``. Two implementations exist: the in-memory one
 (``jisflow.adapters.memory``: tests and fast simulation) and the SQL one
 (``jisflow.adapters.db.uow``: SQLite and PostgreSQL).
 """
@@ -10,13 +14,13 @@ delivered to the in-process handlers after commit. Two implementations exist: th
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from jisflow.domain.alerts import Alert, AlertKind
-from jisflow.domain.calloff import CallOff, CallOffLine, CallOffState, SummarizedCall
+from jisflow.domain.calloff import CallOff, CallOffLine, CallOffState, CallWindow, StoredCalls, SummarizedCall
 from jisflow.domain.events import Event
 from jisflow.domain.plant import Line, Plant
 from jisflow.domain.sequence import PearlChain, SequenceChange
@@ -119,6 +123,16 @@ class SummarizedCallRepository(abc.ABC):
     def counting(self, line: str, order_ids: Iterable[str]) -> dict[str, list[SummarizedCall]]:
         """For each vehicle, the summarized calls its quantity is counted in."""
 
+    def gather(self, line: str, order_ids: Iterable[str], windows: Iterable[CallWindow]) -> StoredCalls:
+        """What ``counting`` gives for these vehicles, and the stored call of each of these
+        windows of the line (as ``find``); a store may read both at once."""
+        found: dict[CallWindow, SummarizedCall] = {}
+        for window in set(windows):
+            call = self.find(line, *window)
+            if call is not None:
+                found[window] = call
+        return StoredCalls(self.counting(line, order_ids), found)
+
     @abc.abstractmethod
     def save(self, calls: Iterable[SummarizedCall]) -> None: ...
 
@@ -180,6 +194,12 @@ class InboxRegistry(abc.ABC):
     @abc.abstractmethod
     def add(self, key: str, at: datetime) -> None: ...
 
+    @abc.abstractmethod
+    def claim(self, key: str, at: datetime) -> bool:
+        """Register the key in one step: True when it is new (apply the message), False when it
+        was registered before (a replay). Of two transactions claiming one key at the same
+        time, the second waits for the first and gets False if the first commits."""
+
 
 class AbstractUnitOfWork(abc.ABC):
     plants: PlantRepository
@@ -197,12 +217,17 @@ class AbstractUnitOfWork(abc.ABC):
     def __init__(self) -> None:
         self._published: list[Event] = []
         self._committed: list[Event] = []
+        # event type -> reaction(events of the transaction, uow), run before each commit
+        self.reactions: dict[type[Event], list[Reaction]] = {}
+        self._on_commit: list[Callable[[], None]] = []
+        self._follow_ups: list[Any] = []
         self.actor: str = SYSTEM  # who the changes are made for: recorded in the audit log
         self.tenant: str | None = None  # the one supplier whose rows the database shows (None: all)
         self.commits = 0  # transactions committed so far (the bus retries a command only before its first)
 
     def __enter__(self) -> AbstractUnitOfWork:
         self._published = []
+        self._on_commit = []
         return self
 
     def __exit__(self, *args: object) -> None:
@@ -226,15 +251,47 @@ class AbstractUnitOfWork(abc.ABC):
         events, self._committed = self._committed, []
         return events
 
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once the current transaction committed (never if it rolls back)."""
+        self._on_commit.append(callback)
+
+    def follow_up(self, command: Any) -> None:
+        """Have the bus handle ``command`` once the current transaction committed."""
+        self._on_commit.append(lambda: self._follow_ups.append(command))
+
+    def collect_follow_ups(self) -> list[Any]:
+        """Commands of committed transactions not yet handed to the bus."""
+        commands, self._follow_ups = self._follow_ups, []
+        return commands
+
+    def _react(self) -> None:
+        """Run the reactions to the events published in this transaction (and to those the
+        reactions publish), each reaction once with all its events."""
+        if not self.reactions:
+            return
+        done = 0
+        while done < len(self._published):
+            batch = self._published[done:]
+            done = len(self._published)
+            for event_type, reactions in self.reactions.items():
+                events = [e for e in batch if isinstance(e, event_type)]
+                for reaction in reactions if events else ():
+                    reaction(events, self)
+
     def commit(self) -> None:
+        self._react()
         self._commit()
         self.commits += 1
         self._committed.extend(self._published)
         self._published = []
+        callbacks, self._on_commit = self._on_commit, []
+        for callback in callbacks:
+            callback()
 
     def rollback(self) -> None:
         """Undo everything since the last commit (a no-op after a commit)."""
         self._published = []
+        self._on_commit = []
         self._rollback()
 
     @abc.abstractmethod
@@ -242,6 +299,9 @@ class AbstractUnitOfWork(abc.ABC):
 
     @abc.abstractmethod
     def _rollback(self) -> None: ...
+
+
+Reaction = Callable[[list[Event], "AbstractUnitOfWork"], None]
 
 
 def _event_key(payload: dict[str, Any]) -> str:

@@ -20,9 +20,10 @@
   a new one. The repositories trust what they keep of a line in memory only under the version
   the database holds.
 - **Lost races** (``contention``): a serialization failure, a deadlock, a lock timeout, or the
-  same inbound message applied by two transactions at once, roll the transaction back whole;
-  the unit of work raises them as ``Contention`` and the message bus runs the command again
-  with back-off (``jisflow.services.messagebus.RetryPolicy``).
+  same inbound message added to the inbox by two transactions at once, roll the transaction
+  back whole; the unit of work raises them as ``Contention`` and the message bus runs the
+  command again with back-off (``jisflow.services.messagebus.RetryPolicy``). An inbox
+  ``claim`` does not lose that race: it waits for the other transaction and sees a replay.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from jisflow.adapters.db import line_versions, locking
 from jisflow.adapters.db import tables as t
 from jisflow.adapters.plant_file import parse_plant_definition
 from jisflow.domain.alerts import Alert, AlertKind, Severity
-from jisflow.domain.calloff import CallOff, CallOffLine, CallOffState, SummarizedCall
+from jisflow.domain.calloff import CallOff, CallOffLine, CallOffState, CallWindow, StoredCalls, SummarizedCall
 from jisflow.domain.errors import NotFound
 from jisflow.domain.plant import Line, Plant
 from jisflow.domain.sequence import ChainEntry, ChangeKind, LineFeedState, PearlChain, SequenceChange, Vehicle, VehicleStatus
@@ -69,8 +69,10 @@ were built from. Plants are immutable values; a new load gets a new revision."""
 class SqlPlantRepository(ports.PlantRepository):
     def __init__(self, connect: Connect) -> None:
         self._connect = connect
+        self._of_line: dict[str, Plant] = {}  # line -> its plant, as this unit of work found it
 
     def put(self, plant: Plant, definition: dict[str, Any], at: datetime) -> None:
+        self._of_line.clear()
         connection = self._connect()
         plant_row = {
             "code": plant.code,
@@ -125,6 +127,9 @@ class SqlPlantRepository(ports.PlantRepository):
         return plant
 
     def of_line(self, line_code: str) -> Plant:
+        found = self._of_line.get(line_code)
+        if found is not None:  # asked before in this unit of work
+            return found
         connection = self._connect()
         row = connection.execute(
             sa.select(t.plants.c.code, t.plants.c.revision)
@@ -134,6 +139,7 @@ class SqlPlantRepository(ports.PlantRepository):
         if row is not None:
             plant = self._parsed(connection, row.code, row.revision)
             if any(line.code == line_code for line in plant.lines):
+                self._of_line[line_code] = plant
                 return plant
         raise NotFound(f"no line {line_code!r} in any loaded plant")
 
@@ -228,9 +234,13 @@ class _StoredChain:
 
     __slots__ = ("version", "entries", "ordered", "feed", "stored", "_view")
 
-    def __init__(self, version: int, entries: dict[int, ChainEntry], feed: LineFeedState, stored: dict[int, tuple[int, tuple[Any, ...]]]) -> None:
+    def __init__(
+        self, version: int, entries: dict[int, ChainEntry], feed: LineFeedState, stored: dict[int, tuple[int, tuple[Any, ...]]],
+        ordered: list[ChainEntry] | None = None,
+    ) -> None:
         self.version, self.entries, self.feed, self.stored = version, entries, feed, stored
-        self.ordered = sorted(entries.values(), key=lambda e: (e.seq_no, e.id))  # as the database gives them
+        # as the database gives them (``ordered``: the same entries, known to be in that order)
+        self.ordered = ordered if ordered is not None else sorted(entries.values(), key=lambda e: (e.seq_no, e.id))
         self._view: PearlChain | None = None
 
     def chain(self, line: Line, copy: bool = True) -> PearlChain:
@@ -252,7 +262,10 @@ class _StoredChain:
 
 _stored_chains: weakref.WeakKeyDictionary[sa.Engine, dict[str, _StoredChain]] = weakref.WeakKeyDictionary()
 """Per engine and line, the pearl chain this process last read or wrote, under its version
-(``line_versions``): a broadcast reads and writes what changed, not the whole chain."""
+(``line_versions``): a broadcast reads and writes what changed, not the whole chain. A kept
+chain is lent to one transaction at a time (taken out of here by ``get``, its entries handed
+out themselves) and comes back when that transaction commits with the chain saved or
+unchanged; a rollback drops it."""
 
 
 class SqlChainRepository(ports.ChainRepository):
@@ -272,6 +285,8 @@ class SqlChainRepository(ports.ChainRepository):
         self._connect = connect
         self._stored: dict[int, tuple[int, tuple[Any, ...]]] = {}  # entry id -> (seq_no, state) in the database
         self._loaded: dict[str, tuple[PearlChain, _StoredChain | None]] = {}  # line -> the chain handed out, and its base
+        self._lent: dict[str, _StoredChain] = {}  # line -> the kept chain whose entries this transaction holds
+        self._engine: sa.Engine | None = None
 
     def get(self, line: Line) -> PearlChain:
         """The line's chain, its line locked. The entries come from this process's memory when
@@ -280,18 +295,39 @@ class SqlChainRepository(ports.ChainRepository):
         connection = self._connect()
         version = locking.lock_line(connection, line.code)
         cache = _stored_chains.setdefault(connection.engine, {})
-        base = cache.get(line.code)
+        base = cache.pop(line.code, None)  # lent: while this transaction runs, no one else gets its entries
         if base is not None and version is not None and base.version == version:
-            chain = base.chain(line)
+            chain = base.chain(line, copy=False)
             self._stored.update(base.stored)
             self._loaded[line.code] = (chain, base)
+            self._lent[line.code] = base
+            self._engine = connection.engine
             return chain
         return self._read(connection, line, version)
+
+    def committed(self) -> None:
+        """The transaction committed: the lent chains come back, as saved, or as they were
+        when the chain was not changed."""
+        if self._lent and self._engine is not None:
+            cache = _stored_chains.setdefault(self._engine, {})
+            for code, base in self._lent.items():
+                chain, _ = self._loaded.get(code, (None, None))
+                if chain is not None and not (chain.dirty or chain.feed_dirty or chain.changes):
+                    cache[code] = base
+        self._lent.clear()
+        self._loaded.clear()  # the lines' locks are gone with the transaction
+
+    def rolled_back(self) -> None:
+        """The transaction rolled back: the entries it held may have changed, so the lent
+        chains are dropped (the next transaction reads them from the database)."""
+        self._lent.clear()
+        self._loaded.clear()
 
     def _read(self, connection: sa.Connection, line: Line, version: int | None) -> PearlChain:
         """The chain read from the database (and kept under ``version``, when there is one)."""
         cache = _stored_chains.setdefault(connection.engine, {})
         cache.pop(line.code, None)
+        self._lent.pop(line.code, None)
         rows = connection.execute(
             sa.select(*_ENTRY_COLUMNS).where(_ce.c.line_code == line.code).order_by(_ce.c.seq_no, _ce.c.id)
         ).all()  # fetched at once, not row by row
@@ -326,6 +362,8 @@ class SqlChainRepository(ports.ChainRepository):
         """The line's chain, its line locked, to be read only: while the line's version is the
         one this process kept, the kept entries themselves, not copies."""
         connection = self._connect()
+        if line.code in self._loaded:  # this transaction locked and read it: as it sees it now
+            return self._loaded[line.code][0]
         version = locking.lock_line(connection, line.code)
         base = _stored_chains.get(connection.engine, {}).get(line.code)
         if base is not None and version is not None and base.version == version:
@@ -386,7 +424,7 @@ class SqlChainRepository(ports.ChainRepository):
                 "issued_until": chain.feed.issued_until,
             }
             connection.execute(_upsert(connection, t.line_feeds, ["line_code"], feed_row))
-        self._new_version(connection, chain, dirty)
+        self._new_version(connection, chain, dirty, reorder=bool(renumbered or new))
         if chain.changes:
             connection.execute(
                 sa.insert(t.sequence_changes).values(plant_code=sa.func.coalesce(_plant_of_line("plant_of_line"), "")),
@@ -413,26 +451,33 @@ class SqlChainRepository(ports.ChainRepository):
         chain.changes.clear()
         chain.feed_dirty = False
 
-    def _new_version(self, connection: sa.Connection, chain: PearlChain, dirty: list[ChainEntry]) -> None:
+    def _new_version(self, connection: sa.Connection, chain: PearlChain, dirty: list[ChainEntry], reorder: bool) -> None:
         """Give the line a new version and keep what it now holds under it: the entries it was
-        read with, with the ones just written in their new state. (Kept now, not at commit: a
-        rolled-back version is never found in the database, so it is never matched.)"""
-        version = line_versions.bump(connection, [chain.line_code], line_versions.CHAIN)[chain.line_code]
+        read with, with the ones just written in their new state. A lent chain keeps the
+        entries themselves and comes back at commit; else it is kept now (a rolled-back
+        version is never found in the database, so it is never matched)."""
+        code = chain.line_code
+        version = line_versions.bump(connection, [code], line_versions.CHAIN)[code]
         cache = _stored_chains.setdefault(connection.engine, {})
-        loaded, base = self._loaded.get(chain.line_code, (None, None))
+        loaded, base = self._loaded.get(code, (None, None))
         if loaded is not chain or base is None:
-            cache.pop(chain.line_code, None)  # not a chain read whole from here: read it again next time
+            cache.pop(code, None)  # not a chain read whole from here: read it again next time
+            self._lent.pop(code, None)
             return
+        lent = self._lent.get(code) is base
         entries = dict(base.entries)
         stored = dict(base.stored)
         for entry in dirty:
             assert entry.id is not None
-            entries[entry.id] = _copy(entry)
+            entries[entry.id] = entry if lent else _copy(entry)
             stored[entry.id] = self._stored[entry.id]
         feed = chain.feed if chain.feed_dirty else base.feed
-        base = _StoredChain(version, entries, replace(feed), stored)
-        cache[chain.line_code] = base
-        self._loaded[chain.line_code] = (chain, base)
+        base = _StoredChain(version, entries, replace(feed), stored, None if reorder or not lent else base.ordered)
+        if lent:
+            self._lent[code] = base
+        else:
+            cache[code] = base
+        self._loaded[code] = (chain, base)
 
     def changes(self, line_code: str, after: int = 0, limit: int | None = None) -> list[tuple[int, SequenceChange]]:
         sc = t.sequence_changes
@@ -670,6 +715,28 @@ class SqlSummarizedCallRepository(ports.SummarizedCallRepository):
                 result.setdefault(order_id, []).append(call)
         return result
 
+    def gather(self, line: str, order_ids: Iterable[str], windows: Iterable[CallWindow]) -> StoredCalls:
+        """One SELECT for both; a call found both ways is one object."""
+        wanted, asked = sorted(set(order_ids)), set(windows)
+        if not wanted and not asked:
+            return StoredCalls()
+        connection = self._connect()
+        found: list[sa.ColumnElement[bool]] = []
+        if wanted:
+            found.append(_counts_any_of(connection, wanted))
+        if asked:
+            found.append(sa.tuple_(_sc.c.family, _sc.c.part_number, _sc.c.window_start).in_(sorted(asked)))
+        rows = connection.execute(sa.select(_sc).where(_sc.c.line_code == line, sa.or_(*found)).order_by(_sc.c.id))
+        stored = StoredCalls()
+        wanted_set = set(wanted)
+        for row in rows:
+            call = _call_from(row)
+            for order_id in sorted(wanted_set & call.contributions.keys()):
+                stored.counting.setdefault(order_id, []).append(call)
+            if (call.family, call.part_number, call.window_start) in asked:
+                stored.windows[call.family, call.part_number, call.window_start] = call
+        return stored
+
     def save(self, calls: Iterable[SummarizedCall]) -> None:
         connection = self._connect()
         calls = list(calls)
@@ -834,7 +901,8 @@ class SqlOutbox(ports.Outbox):
 
 class SqlInbox(ports.InboxRegistry):
     """Keys of applied inbound messages. Two transactions that apply the same message at the
-    same time cannot both commit: the second insert of the key fails on the primary key."""
+    same time cannot both commit: the second ``claim`` waits on the key of the first and, once
+    that commits, finds it taken (a replay); the second ``add`` fails on the primary key."""
 
     def __init__(self, connect: Connect) -> None:
         self._connect = connect
@@ -844,3 +912,9 @@ class SqlInbox(ports.InboxRegistry):
 
     def add(self, key: str, at: datetime) -> None:
         self._connect().execute(sa.insert(t.inbox).values(key=key, received_at=at))
+
+    def claim(self, key: str, at: datetime) -> bool:
+        connection = self._connect()
+        statement = _insert(connection, t.inbox).values(key=key, received_at=at)
+        statement = statement.on_conflict_do_nothing(index_elements=[t.inbox.c.key]).returning(t.inbox.c.key)
+        return connection.execute(statement).first() is not None

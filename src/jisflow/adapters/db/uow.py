@@ -79,8 +79,13 @@ class SqlUnitOfWork(ports.AbstractUnitOfWork):
             raise lost from args[1]
 
     def _commit(self) -> None:
-        self._active_connection().commit()
+        connection = self._active_connection()
+        transaction = connection.get_transaction()
+        connection.commit()
+        tenancy.committed(connection, transaction)  # the tenant set in it now stays with the connection
+        self.chains.committed()
 
     def _rollback(self) -> None:
+        self.chains.rolled_back()
         if self._connection is not None:
             self._connection.rollback()

@@ -71,7 +71,7 @@ def _signature(lines: list[CallOffLine] | tuple) -> set[tuple]:
 def receive_calloffs(cmd: ReceiveCallOffs, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
     now = clock.now()
     with uow:
-        if uow.inbox.seen(cmd.interchange_key):
+        if not uow.inbox.claim(cmd.interchange_key, now):  # (a refusal below rolls the claim back)
             return Outcome(applied=False, duplicate=True, details={"interchange": cmd.interchange_key, "calloffs": []})
         found = ProblemCollector()
         new: list[CallOff] = []
@@ -114,7 +114,6 @@ def receive_calloffs(cmd: ReceiveCallOffs, uow: AbstractUnitOfWork, clock: Clock
         )
         for calloff in new:
             uow.calloffs.add(calloff)
-        uow.inbox.add(cmd.interchange_key, now)
         uow.commit()
     return Outcome(
         calloffs=[co.number for co in new], lines_issued=sum(len(co.lines) for co in new),
@@ -140,7 +139,7 @@ class ReceiveForecasts(Command):
 def receive_forecasts(cmd: ReceiveForecasts, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
     now = clock.now()
     with uow:
-        if uow.inbox.seen(cmd.interchange_key):
+        if not uow.inbox.claim(cmd.interchange_key, now):  # (a refusal below rolls the claim back)
             return Outcome(applied=False, duplicate=True, details={"interchange": cmd.interchange_key, "periods": 0, "parts": 0})
         fc.check(cmd.forecasts)
         stored: list[fc.ForecastLine] = []
@@ -148,7 +147,6 @@ def receive_forecasts(cmd: ReceiveForecasts, uow: AbstractUnitOfWork, clock: Clo
             stored.extend(uow.purchasing.forecasts(partner=partner, supplier=supplier, item=item))
         plan = fc.supersede(stored, cmd.forecasts, cmd.interchange_key, now)
         uow.purchasing.replace_forecasts(plan.remove, plan.add)
-        uow.inbox.add(cmd.interchange_key, now)
         uow.commit()
     return Outcome(details={
         "interchange": cmd.interchange_key, "parts": len(cmd.forecasts) - len(plan.stale), "periods": plan.periods,

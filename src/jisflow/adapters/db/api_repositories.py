@@ -69,6 +69,9 @@ class SqlAccountRepository(AccountRepository):
 _au = ta.audit_log
 
 
+_AUDIT_INSERT = sa.insert(_au)
+
+
 class SqlAuditLog(AuditLog):
     def __init__(self, connect: Connect) -> None:
         self._connect = connect
@@ -76,7 +79,7 @@ class SqlAuditLog(AuditLog):
     def append(self, entries: Iterable[AuditEntry]) -> None:
         rows = [{"at": e.at, "actor": e.actor, "action": e.action, "subject": e.subject, "before": e.before, "after": e.after} for e in entries]
         if rows:
-            self._connect().execute(sa.insert(_au), rows)
+            self._connect().execute(_AUDIT_INSERT, rows)
 
     def read(self, after_id: int = 0, limit: int = 100, actor: str | None = None, subject: str | None = None) -> AuditPage:
         query = sa.select(_au).where(_au.c.id > after_id).order_by(_au.c.id).limit(limit + 1)

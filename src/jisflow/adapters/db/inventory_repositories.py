@@ -80,6 +80,9 @@ _stored_reservations: weakref.WeakKeyDictionary[sa.Engine, dict[str, _StoredRese
 the sync after each broadcast compares the chain with them without reading them all again."""
 
 
+_ITEMS = sa.select(t.items).order_by(t.items.c.code)
+
+
 class SqlInventoryRepository(InventoryRepository):
     def __init__(self, connect: Connect) -> None:
         self._connect = connect
@@ -96,7 +99,7 @@ class SqlInventoryRepository(InventoryRepository):
         c.execute(t.balances.insert(), [{"item_code": i.code, "on_hand": 0, "in_transit": 0, "reserved": 0} for i in new])
 
     def items(self) -> dict[str, Item]:
-        rows = self._connect().execute(sa.select(t.items).order_by(t.items.c.code))
+        rows = self._connect().execute(_ITEMS)
         return {r.code: Item(r.code, r.description, r.unit, r.coverage_threshold_minutes) for r in rows}
 
     def add_locations(self, locations: Iterable[Location]) -> None:

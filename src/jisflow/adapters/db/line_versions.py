@@ -14,9 +14,9 @@ import secrets
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from jisflow.adapters.db import tables as t
+from jisflow.adapters.db.statements import prepared
 
 CHAIN = "chain"
 RESERVATIONS = "reservations"
@@ -33,19 +33,26 @@ def read(connection: sa.Connection, line_codes: list[str], kind: str, lock: bool
     transaction when ``lock``, taken in line-code order)."""
     if not line_codes:
         return {}
-    query: Any = sa.select(_lv.c.line_code, _lv.c.version).where(_lv.c.kind == kind, _lv.c.line_code.in_(sorted(line_codes)))
-    if lock and connection.dialect.name == "postgresql":
-        query = query.order_by(_lv.c.line_code).with_for_update()
-    return {code: version for code, version in connection.execute(query)}
+
+    def build(insert: Any, dialect: str) -> Any:
+        query: Any = sa.select(_lv.c.line_code, _lv.c.version).where(
+            _lv.c.kind == sa.bindparam("kind"), _lv.c.line_code.in_(sa.bindparam("codes", expanding=True))
+        )
+        return query.order_by(_lv.c.line_code).with_for_update() if lock and dialect == "postgresql" else query
+
+    query = prepared(connection, ("line_versions.read", lock), build)
+    return {code: version for code, version in connection.execute(query, {"kind": kind, "codes": sorted(line_codes)})}
 
 
 def bump(connection: sa.Connection, line_codes: list[str], kind: str) -> dict[str, int]:
     """Give the lines a new version of ``kind`` (this transaction's), and return it."""
     versions = {code: new_version() for code in sorted(line_codes)}
     if versions:
-        insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(_lv)
-        connection.execute(
-            insert.on_conflict_do_update(index_elements=[_lv.c.line_code, _lv.c.kind], set_={"version": insert.excluded.version}),
-            [{"line_code": code, "kind": kind, "version": version} for code, version in versions.items()],
-        )
+
+        def build(insert: Any, dialect: str) -> Any:
+            statement = insert(_lv)
+            return statement.on_conflict_do_update(index_elements=[_lv.c.line_code, _lv.c.kind], set_={"version": statement.excluded.version})
+
+        rows = [{"line_code": code, "kind": kind, "version": version} for code, version in versions.items()]
+        connection.execute(prepared(connection, "line_versions.bump", build), rows[0] if len(rows) == 1 else rows)
     return versions

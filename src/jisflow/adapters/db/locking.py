@@ -62,9 +62,14 @@ def lock_line(connection: sa.Connection, line_code: str) -> int | None:
     it began, so a version joined into the locking statement could predate the commit it
     waited for."""
     if connection.dialect.name == "postgresql":
-        connection.execute(sa.select(t.lines.c.code).where(t.lines.c.code == line_code).with_for_update())
-    lv = t.line_versions
-    return connection.execute(sa.select(lv.c.version).where(lv.c.line_code == line_code, lv.c.kind == "chain")).scalar()
+        connection.execute(_LOCK_LINE, {"line": line_code})
+    return connection.execute(_CHAIN_VERSION, {"line": line_code}).scalar()
+
+
+_LOCK_LINE = sa.select(t.lines.c.code).where(t.lines.c.code == sa.bindparam("line")).with_for_update()
+_CHAIN_VERSION = sa.select(t.line_versions.c.version).where(
+    t.line_versions.c.line_code == sa.bindparam("line"), t.line_versions.c.kind == "chain"
+)
 
 
 def claim(connection: sa.Connection, query: SelectT) -> SelectT:

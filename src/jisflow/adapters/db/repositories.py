@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from jisflow.adapters.db import line_versions, locking
 from jisflow.adapters.db import tables as t
+from jisflow.adapters.db.statements import prepared, upsert
 from jisflow.adapters.plant_file import parse_plant_definition
 from jisflow.domain.alerts import Alert, AlertKind, Severity
 from jisflow.domain.calloff import CallOff, CallOffLine, CallOffState, CallWindow, StoredCalls, SummarizedCall
@@ -64,6 +65,13 @@ def _ordered(connection: sa.Connection, column: sa.ColumnElement[Any]) -> sa.Col
 _parsed_plants: weakref.WeakKeyDictionary[sa.Engine, dict[str, tuple[str, Plant]]] = weakref.WeakKeyDictionary()
 """Plants rebuilt from their definitions, per engine and plant code, with the revision they
 were built from. Plants are immutable values; a new load gets a new revision."""
+
+
+_PLANT_OF_LINE = (
+    sa.select(t.plants.c.code, t.plants.c.revision)
+    .select_from(t.lines.join(t.plants, t.plants.c.code == t.lines.c.plant_code))
+    .where(t.lines.c.code == sa.bindparam("line"))
+)
 
 
 class SqlPlantRepository(ports.PlantRepository):
@@ -131,11 +139,7 @@ class SqlPlantRepository(ports.PlantRepository):
         if found is not None:  # asked before in this unit of work
             return found
         connection = self._connect()
-        row = connection.execute(
-            sa.select(t.plants.c.code, t.plants.c.revision)
-            .select_from(t.lines.join(t.plants, t.plants.c.code == t.lines.c.plant_code))
-            .where(t.lines.c.code == line_code)
-        ).first()  # the plant and its revision in one statement
+        row = connection.execute(_PLANT_OF_LINE, {"line": line_code}).first()  # the plant and its revision in one statement
         if row is not None:
             plant = self._parsed(connection, row.code, row.revision)
             if any(line.code == line_code for line in plant.lines):
@@ -259,6 +263,8 @@ class _StoredChain:
             self._view = self.chain(line, copy=False)
         return self._view
 
+
+_ENTRY_UPDATE = sa.update(_ce).where(_ce.c.id == sa.bindparam("row_id"))
 
 _stored_chains: weakref.WeakKeyDictionary[sa.Engine, dict[str, _StoredChain]] = weakref.WeakKeyDictionary()
 """Per engine and line, the pearl chain this process last read or wrote, under its version
@@ -399,7 +405,7 @@ class SqlChainRepository(ports.ChainRepository):
         if rewritten:
             rewritten.sort(key=lambda e: e.status is not VehicleStatus.CANCELLED)
             connection.execute(
-                sa.update(_ce).where(_ce.c.id == sa.bindparam("row_id")),
+                _ENTRY_UPDATE,
                 [{"row_id": e.id, **_entry_row(e, chain.line_code, now)} for e in rewritten],
             )
         rewritten_ids = {e.id for e in rewritten}
@@ -423,7 +429,7 @@ class SqlChainRepository(ports.ChainRepository):
                 "silence_alerted": chain.feed.silence_alerted,
                 "issued_until": chain.feed.issued_until,
             }
-            connection.execute(_upsert(connection, t.line_feeds, ["line_code"], feed_row))
+            connection.execute(upsert(connection, t.line_feeds, ["line_code"], list(feed_row)), feed_row)
         self._new_version(connection, chain, dirty, reorder=bool(renumbered or new))
         if chain.changes:
             connection.execute(
@@ -547,6 +553,15 @@ def _line_from(row: Any) -> CallOffLine:
     )
 
 
+_CALLOFF_INSERT = sa.insert(t.calloffs)
+_CALLOFF_LINE_INSERT = sa.insert(_cl).returning(_cl.c.id, sort_by_parameter_order=True)
+_LIVE_LINES_FOR = sa.select(_cl).where(
+    _cl.c.line_code == sa.bindparam("line"),
+    _cl.c.order_id.in_(sa.bindparam("order_ids", expanding=True)),
+    _cl.c.state != CallOffState.CANCELLED.value,
+)
+
+
 class SqlCallOffRepository(ports.CallOffRepository):
     def __init__(self, connect: Connect) -> None:
         self._connect = connect
@@ -560,7 +575,7 @@ class SqlCallOffRepository(ports.CallOffRepository):
             return
         connection = self._connect()
         connection.execute(
-            sa.insert(t.calloffs),
+            _CALLOFF_INSERT,
             [
                 {"number": co.number, "supplier": co.supplier, "unloading_point": co.unloading_point, "line_code": co.line, "issued_at": co.issued_at}
                 for co in calloffs
@@ -569,7 +584,7 @@ class SqlCallOffRepository(ports.CallOffRepository):
         lines = [line for co in calloffs for line in co.lines]
         if lines:
             ids = connection.execute(
-                sa.insert(_cl).returning(_cl.c.id, sort_by_parameter_order=True),
+                _CALLOFF_LINE_INSERT,
                 [_line_row(line) for line in lines],
             ).scalars().all()
             for line, line_id in zip(lines, ids, strict=True):
@@ -594,13 +609,7 @@ class SqlCallOffRepository(ports.CallOffRepository):
         wanted = sorted(set(order_ids))
         if not wanted:
             return {}
-        rows = self._connect().execute(
-            sa.select(_cl).where(
-                _cl.c.line_code == line,
-                _cl.c.order_id.in_(wanted),
-                _cl.c.state != CallOffState.CANCELLED.value,
-            )
-        )
+        rows = self._connect().execute(_LIVE_LINES_FOR, {"line": line, "order_ids": wanted})
         return {(row.order_id, row.family): _line_from(row) for row in rows}
 
     def save_lines(self, lines: Iterable[CallOffLine]) -> None:
@@ -672,14 +681,18 @@ def _call_row(call: SummarizedCall) -> dict[str, Any]:
     }
 
 
-def _counts_any_of(connection: sa.Connection, order_ids: list[str]) -> sa.ColumnElement[bool]:
-    """The summarized call counts at least one of these vehicles (a key of its contributions)."""
-    if connection.dialect.name == "postgresql":
+def _counts_any_of(dialect: str) -> sa.ColumnElement[bool]:
+    """The summarized call counts at least one of the vehicles of parameter ``order_ids`` (a
+    key of its contributions)."""
+    if dialect == "postgresql":
         return sa.type_coerce(_sc.c.contributions, postgresql.JSONB).has_any(
-            sa.literal(order_ids, postgresql.ARRAY(sa.String))
+            sa.bindparam("order_ids", type_=postgresql.ARRAY(sa.String))
         )
     keys = sa.func.json_each(_sc.c.contributions).table_valued("key")
-    return sa.exists(sa.select(1).select_from(keys).where(keys.c.key.in_(order_ids)))
+    return sa.exists(sa.select(1).select_from(keys).where(keys.c.key.in_(sa.bindparam("order_ids", expanding=True))))
+
+
+_CALL_UPDATE = sa.update(_sc).where(_sc.c.id == sa.bindparam("row_id"))
 
 
 class SqlSummarizedCallRepository(ports.SummarizedCallRepository):
@@ -704,9 +717,11 @@ class SqlSummarizedCallRepository(ports.SummarizedCallRepository):
         if not wanted:
             return {}
         connection = self._connect()
-        rows = connection.execute(
-            sa.select(_sc).where(_sc.c.line_code == line, _counts_any_of(connection, wanted)).order_by(_sc.c.id)
+        query = prepared(
+            connection, "calls.counting",
+            lambda insert, dialect: sa.select(_sc).where(_sc.c.line_code == sa.bindparam("line"), _counts_any_of(dialect)).order_by(_sc.c.id),
         )
+        rows = connection.execute(query, {"line": line, "order_ids": wanted})
         result: dict[str, list[SummarizedCall]] = {}
         wanted_set = set(wanted)
         for row in rows:
@@ -721,12 +736,22 @@ class SqlSummarizedCallRepository(ports.SummarizedCallRepository):
         if not wanted and not asked:
             return StoredCalls()
         connection = self._connect()
-        found: list[sa.ColumnElement[bool]] = []
+
+        def build(insert: Any, dialect: str) -> Any:
+            found: list[sa.ColumnElement[bool]] = []
+            if wanted:
+                found.append(_counts_any_of(dialect))
+            if asked:
+                found.append(sa.tuple_(_sc.c.family, _sc.c.part_number, _sc.c.window_start).in_(sa.bindparam("windows", expanding=True)))
+            return sa.select(_sc).where(_sc.c.line_code == sa.bindparam("line"), sa.or_(*found)).order_by(_sc.c.id)
+
+        query = prepared(connection, ("calls.gather", bool(wanted), bool(asked)), build)
+        parameters: dict[str, Any] = {"line": line}
         if wanted:
-            found.append(_counts_any_of(connection, wanted))
+            parameters["order_ids"] = wanted
         if asked:
-            found.append(sa.tuple_(_sc.c.family, _sc.c.part_number, _sc.c.window_start).in_(sorted(asked)))
-        rows = connection.execute(sa.select(_sc).where(_sc.c.line_code == line, sa.or_(*found)).order_by(_sc.c.id))
+            parameters["windows"] = sorted(asked)
+        rows = connection.execute(query, parameters)
         stored = StoredCalls()
         wanted_set = set(wanted)
         for row in rows:
@@ -742,14 +767,12 @@ class SqlSummarizedCallRepository(ports.SummarizedCallRepository):
         calls = list(calls)
         stored = [c for c in calls if c.id is not None]
         if stored:
-            connection.execute(
-                sa.update(_sc).where(_sc.c.id == sa.bindparam("row_id")),
-                [{"row_id": c.id, **_call_row(c)} for c in stored],
-            )
+            connection.execute(_CALL_UPDATE, [{"row_id": c.id, **_call_row(c)} for c in stored])
         for call in calls:
             if call.id is None:  # a new call, or one more object for a stored window: it replaces it
                 key = ["line_code", "family", "part_number", "window_start"]
-                call.id = connection.execute(_upsert(connection, _sc, key, _call_row(call)).returning(_sc.c.id)).scalar_one()
+                row = _call_row(call)
+                call.id = connection.execute(upsert(connection, _sc, key, list(row), returning=["id"]), row).scalar_one()
 
     def list(self, line: str | None = None, supplier: str | None = None) -> list[SummarizedCall]:
         connection = self._connect()
@@ -786,6 +809,9 @@ def _alert_from(row: Any) -> Alert:
     )
 
 
+_ALERT_INSERT = sa.insert(_al).returning(_al.c.id)
+
+
 class SqlAlertRepository(ports.AlertRepository):
     def __init__(self, connect: Connect) -> None:
         self._connect = connect
@@ -793,20 +819,19 @@ class SqlAlertRepository(ports.AlertRepository):
     def add(self, alert: Alert) -> None:
         severity = alert.severity.value if alert.severity is not None else None
         alert.id = self._connect().execute(
-            sa.insert(_al)
-            .values(
-                kind=alert.kind.value,
-                severity=severity,
-                line_code=alert.line,
-                order_id=alert.order_id,
-                seq_no=alert.seq_no,
-                message=alert.message,
-                details=dict(alert.details),
-                raised_at=alert.raised_at,
-                acknowledged_at=alert.acknowledged_at,
-                acknowledged_by=alert.acknowledged_by,
-            )
-            .returning(_al.c.id)
+            _ALERT_INSERT,
+            {
+                "kind": alert.kind.value,
+                "severity": severity,
+                "line_code": alert.line,
+                "order_id": alert.order_id,
+                "seq_no": alert.seq_no,
+                "message": alert.message,
+                "details": dict(alert.details),
+                "raised_at": alert.raised_at,
+                "acknowledged_at": alert.acknowledged_at,
+                "acknowledged_by": alert.acknowledged_by,
+            },
         ).scalar_one()
 
     def list(self, where: ports.AlertFilter) -> list[Alert]:
@@ -915,6 +940,8 @@ class SqlInbox(ports.InboxRegistry):
 
     def claim(self, key: str, at: datetime) -> bool:
         connection = self._connect()
-        statement = _insert(connection, t.inbox).values(key=key, received_at=at)
-        statement = statement.on_conflict_do_nothing(index_elements=[t.inbox.c.key]).returning(t.inbox.c.key)
-        return connection.execute(statement).first() is not None
+        statement = prepared(
+            connection, "inbox.claim",
+            lambda insert, _: insert(t.inbox).on_conflict_do_nothing(index_elements=[t.inbox.c.key]).returning(t.inbox.c.key),
+        )
+        return connection.execute(statement, {"key": key, "received_at": at}).first() is not None

@@ -169,3 +169,32 @@ def demo_plant_with_lines(count: int) -> PlantDefinition:
         data["lines"].append({**copy.deepcopy(template), "code": code, "name": f"Trim and final line {n}"})
         data["families"].extend({**copy.deepcopy(f), "code": f"{f['code']}-{code}", "line": code} for f in families)
     return parse_plant_definition(data, source=f"demo plant with {count} lines")
+
+
+def another_plant(plant: str, line: str) -> PlantDefinition:
+    """The demo plant under another plant code, its one line renamed ``line`` (family codes get
+    the line's code), to be loaded beside the demo plant."""
+    import copy
+
+    from jisflow.adapters.plant_file import demo_plant_path, load_plant_file, parse_plant_definition
+
+    data = copy.deepcopy(load_plant_file(demo_plant_path()).data)
+    [template] = data["lines"]
+    data["plant"] = {**data["plant"], "code": plant, "name": f"Plant {plant}"}
+    data["lines"] = [{**template, "code": line, "name": f"Line {line}"}]
+    data["families"] = [{**f, "code": f"{f['code']}-{line}", "line": line} for f in data["families"] if f["line"] == template["code"]]
+    return parse_plant_definition(data, source=f"demo plant as {plant} with line {line}")
+
+
+def wait_until(condition: Any, what: str, timeout: float = 60.0, process: subprocess.Popen[bytes] | None = None, log: Path | None = None) -> None:
+    """Return once ``condition()`` holds; fail with ``what`` after ``timeout`` seconds, or as
+    soon as ``process`` ended (with its log)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"the worker ended (exit code {process.returncode}) while waiting for {what}" + (f":\n{log.read_text()}" if log else ""))
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout:g} s for {what} in vain" + (f":\n{log.read_text()}" if log else ""))
+        time.sleep(0.05)

@@ -6,7 +6,9 @@ consumer (``<group>-broadcast-<plant>-<line>``) that allows a single unacknowled
 JetStream hands out the line's next message only once the previous one is acknowledged, to
 whichever worker asks, so the line's order holds even when two workers pull from it (during a
 re-assignment, or by mistake). Workers share the lines by owning disjoint sets of them
-(``share``).
+(``share``, ``owned_lines``); a worker given ``discover`` works its set out again every
+``rescan`` seconds, starts consuming the lines that came into it (a plant loaded since) and lets
+a line that left it finish the message in hand before it stops pulling that line.
 
 A message is applied in one transaction together with its id in the inbox and acknowledged
 only after the commit: a worker killed in between leaves the message unacknowledged, it comes
@@ -27,7 +29,7 @@ import json
 import logging
 import signal
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -80,6 +82,15 @@ class FeedLine:
     line: str
 
 
+def owned_lines(plant_of: Mapping[str, str], index: int, workers: int, named: Sequence[str] = ()) -> list[FeedLine]:
+    """The lines worker ``index`` of ``workers`` consumes, from the lines of the loaded plants
+    (line code -> plant code): its ``share`` of the ``named`` lines that are loaded, or of all
+    of them when none are named. Worked out the same way at start and on every rescan, so
+    workers that read the same plants agree on the split without talking to each other."""
+    codes = [code for code in named if code in plant_of] if named else list(plant_of)
+    return [FeedLine(plant_of[code], code) for code in share(codes, index, workers)]
+
+
 Handle = Callable[[str, str, dict[str, Any]], bool]
 """Applies one broadcast (line, message id, payload); False when it was applied before."""
 Relay = Callable[[Publisher], int]
@@ -125,21 +136,30 @@ class _LoopPublisher:
 
 class FeedWorker:
     """Consumes the broadcasts of ``lines`` and relays the outbox, until stopped (SIGTERM,
-    SIGINT) or, with ``idle_stop``, until nothing happened for that many seconds."""
+    SIGINT) or, with ``idle_stop``, until nothing happened for that many seconds.
+
+    With ``discover`` (run on the apply thread, returns the lines this worker owns now) the
+    lines are looked up again every ``rescan`` seconds (0: never): a line that came in gets its
+    consumer, a line that left finishes the message in hand, is acknowledged after its commit
+    as always, and is no longer pulled."""
 
     def __init__(
         self, url: str, lines: Sequence[FeedLine], handle: Handle, *,
         relay: Relay | None = None, plant_of_line: Callable[[str], str] | None = None, prepare: Callable[[], None] | None = None,
         stream: str = STREAM, prefix: str = PREFIX, group: str = GROUP, ack_wait: float = 10.0, relay_interval: float = 1.0,
         idle_stop: float | None = None, poll: float = 1.0, connect_timeout: float = 5.0,
+        discover: Callable[[], Sequence[FeedLine]] | None = None, rescan: float = 10.0,
     ) -> None:
         if relay is not None and plant_of_line is None:
             raise ValueError("the relay needs plant_of_line to build its subjects")
         self.url, self.lines, self.handle, self.relay, self.plant_of_line, self.prepare = url, list(lines), handle, relay, plant_of_line, prepare
         self.stream, self.prefix, self.group = stream, prefix, group
         self.ack_wait, self.relay_interval, self.idle_stop, self.poll, self.connect_timeout = ack_wait, relay_interval, idle_stop, poll, connect_timeout
+        self.discover, self.rescan = discover, rescan
         self.stats = FeedStats()
         self._stopping = False
+        self._consumers: dict[FeedLine, asyncio.Task[None]] = {}
+        self._leaving: set[FeedLine] = set()  # left the share: stop after the message in hand
         self._last_activity = time.monotonic()
         self._busy = 0  # messages and relay rounds being worked on: never idle meanwhile
         self._js: Any = None
@@ -176,7 +196,11 @@ class FeedWorker:
             if self.prepare is not None:
                 await self._in_thread(self.prepare)
             self._last_activity = time.monotonic()
-            tasks = [asyncio.create_task(self._consume(js, feed)) for feed in self.lines]
+            for feed in self.lines:
+                self._consumers[feed] = asyncio.create_task(self._consume(js, feed))
+            tasks: list[asyncio.Task[None]] = []
+            if self.discover is not None and self.rescan > 0:
+                tasks.append(asyncio.create_task(self._rescan_rounds(js)))
             if self.relay is not None:
                 assert self.plant_of_line is not None
                 publisher = _LoopPublisher(js, loop, self.plant_of_line, self.prefix)
@@ -185,7 +209,8 @@ class FeedWorker:
                 await asyncio.sleep(0.05)
                 if self.idle_stop is not None and not self._busy and time.monotonic() - self._last_activity > self.idle_stop:
                     self._stopping = True
-            await asyncio.gather(*tasks)
+            await asyncio.gather(*tasks)  # the rescans first: no consumer starts after them
+            await asyncio.gather(*self._consumers.values())
             if self.relay is not None:
                 self.stats.published += await self._in_thread(self.relay, publisher)  # what the last messages wrote
         finally:
@@ -208,18 +233,65 @@ class FeedWorker:
         subscription = await js.pull_subscribe(subject, durable=durable, stream=self.stream, config=config)
         self.stats.applied.setdefault(feed.line, 0)
         self._last_activity = time.monotonic()  # idle counts from when the line is listened to
-        while not self._stopping:
+        try:
+            while not self._stopping and feed not in self._leaving:
+                try:
+                    [message] = await subscription.fetch(1, timeout=self.poll)
+                except (TimeoutError, nats.errors.TimeoutError):
+                    continue
+                except Exception:  # the connection is being re-established: pull again in a moment
+                    log.warning("pulling the broadcasts of %s failed; trying again", feed.line, exc_info=True)
+                    await asyncio.sleep(1.0)
+                    continue
+                self._last_activity = time.monotonic()
+                await self._apply(feed, message)  # a line that left its share still finishes this one
+                self._last_activity = time.monotonic()
+        finally:
             try:
-                [message] = await subscription.fetch(1, timeout=self.poll)
-            except (TimeoutError, nats.errors.TimeoutError):
+                await subscription.unsubscribe()  # the durable consumer stays for the line's next owner
+            except Exception:
+                pass
+        if feed in self._leaving:
+            log.info("line %s (plant %s) dropped: no longer consumed by this worker", feed.line, feed.plant)
+
+    async def _rescan_rounds(self, js: Any) -> None:
+        assert self.discover is not None
+        while not self._stopping:
+            deadline = time.monotonic() + self.rescan
+            while not self._stopping and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            if self._stopping:
+                return
+            try:
+                owned = list(await self._in_thread(self.discover))
+            except Exception:
+                log.exception("reading the lines of the loaded plants again failed; keeping lines %s", ", ".join(f.line for f in self.lines) or "none")
                 continue
-            except Exception:  # the connection is being re-established: pull again in a moment
-                log.warning("pulling the broadcasts of %s failed; trying again", feed.line, exc_info=True)
-                await asyncio.sleep(1.0)
-                continue
-            self._last_activity = time.monotonic()
-            await self._apply(feed, message)
-            self._last_activity = time.monotonic()
+            if not self._stopping:
+                self._take_lines(js, owned)
+
+    def _take_lines(self, js: Any, owned: Sequence[FeedLine]) -> None:
+        """Consume exactly ``owned`` from now on: start the lines that came in, let the lines
+        that left stop after the message in hand."""
+        for feed, task in list(self._consumers.items()):
+            if task.done():  # stopped: it left the share, or could not subscribe (tried again below)
+                del self._consumers[feed]
+                self._leaving.discard(feed)
+                if not task.cancelled() and task.exception() is not None:
+                    log.error("consuming line %s (plant %s) stopped", feed.line, feed.plant, exc_info=task.exception())
+        wanted = dict.fromkeys(owned)
+        for feed in wanted:
+            if feed in self._leaving:
+                self._leaving.discard(feed)
+                log.info("line %s (plant %s) is back in this worker's share: consuming it on", feed.line, feed.plant)
+            elif feed not in self._consumers:
+                log.info("line %s (plant %s) added: consuming %s", feed.line, feed.plant, broadcast_subject(feed.plant, feed.line, self.prefix))
+                self._consumers[feed] = asyncio.create_task(self._consume(js, feed))
+        for feed in self._consumers:
+            if feed not in wanted and feed not in self._leaving:
+                log.info("line %s (plant %s) left this worker's share: it stops after the message in hand", feed.line, feed.plant)
+                self._leaving.add(feed)
+        self.lines = list(wanted)
 
     async def _apply(self, feed: FeedLine, message: Any) -> None:
         id_ = (message.headers or {}).get("Nats-Msg-Id")

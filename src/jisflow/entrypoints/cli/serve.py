@@ -58,6 +58,7 @@ def worker(
     stream: str = typer.Option("JISFLOW", "--stream", help="With --nats: the JetStream stream."),
     prefix: str = typer.Option("jisflow", "--prefix", help="With --nats: the first subject token."),
     ack_wait: float = typer.Option(10.0, "--ack-wait", min=0.5, help="With --nats: seconds before JetStream hands the unacknowledged message of a dead worker out again."),
+    rescan: float = typer.Option(10.0, "--rescan", min=0.0, help="With --nats: seconds between two looks at the loaded plants; lines that came into this worker's share since are consumed without a restart, lines that left it are let go after the message in hand (0: never look again)."),
     until_idle: float = typer.Option(None, "--until-idle", min=0.1, help="Stop once nothing arrived or went out for this many seconds."),
     interval: float = typer.Option(1.0, min=0.05, help="Seconds between two relay rounds."),
     once: bool = typer.Option(False, "--once", help="Without --nats: one round, then stop."),
@@ -99,7 +100,7 @@ def worker(
 
         raise ValidationError("--lines, --workers and --worker-index choose the broadcast feeds to consume from NATS: give --nats too")
     if nats:
-        _consume(app, nats, lines, workers, worker_index, relay_round if relay else None, group, stream, prefix, until_idle, interval, ack_wait)
+        _consume(app, nats, lines, workers, worker_index, relay_round if relay else None, group, stream, prefix, until_idle, interval, ack_wait, rescan)
         return
     idle_since = time.monotonic()
     while True:
@@ -110,8 +111,10 @@ def worker(
         time.sleep(interval)
 
 
-def _consume(app, url: str, lines: str | None, workers: int, worker_index: int, relay_round, group: str, stream: str, prefix: str, until_idle: float | None, interval: float, ack_wait: float) -> None:
-    from jisflow.adapters.broker.feed import FeedLine, FeedWorker, Rejected, share
+def _consume(app, url: str, lines: str | None, workers: int, worker_index: int, relay_round, group: str, stream: str, prefix: str, until_idle: float | None, interval: float, ack_wait: float, rescan: float) -> None:
+    import logging
+
+    from jisflow.adapters.broker.feed import FeedLine, FeedWorker, Rejected, owned_lines
     from jisflow.adapters.broker.nats import plant_of_line_from
     from jisflow.domain.errors import Contention, JisflowError, ValidationError
     from jisflow.services.feed import apply_broadcast
@@ -119,25 +122,41 @@ def _consume(app, url: str, lines: str | None, workers: int, worker_index: int, 
 
     if worker_index >= workers:
         raise ValidationError(f"--worker-index {worker_index} is not one of {workers} worker(s): give 0 to {workers - 1}")
-    with app.uow:
-        plant_of = {line.code: plant.code for plant in app.uow.plants.list() for line in plant.lines}
+
+    def loaded_lines() -> dict[str, str]:
+        with app.uow:
+            return {line.code: plant.code for plant in app.uow.plants.list() for line in plant.lines}
+
+    plant_of = loaded_lines()
+    named: list[str] = []
     if lines:
-        wanted = [code.strip() for code in lines.split(",") if code.strip()]
-        unknown = [code for code in wanted if code not in plant_of]
+        named = [code.strip() for code in lines.split(",") if code.strip()]
+        unknown = [code for code in named if code not in plant_of]
         if unknown:
             raise ValidationError(f"--lines: no line {', '.join(map(repr, unknown))} in any loaded plant (known: {', '.join(sorted(plant_of)) or 'none'})")
-    else:
-        wanted = list(plant_of)
-    owned = share(wanted, worker_index, workers)
+    start_lines = owned_lines(plant_of, worker_index, workers, named)
+    owned = [feed.line for feed in start_lines]
+    synced = set(owned)
 
     def prepare() -> None:
-        """Catch up on what runs after a commit (reservations) in case a crash cut it short;
-        what that loaded (plants, their calendars) stays for good."""
+        """Bring each owned line's reservations in step (they commit with every broadcast;
+        this covers items registered or stock booked while no worker ran); what that loaded
+        (plants, their calendars) stays for good."""
         from jisflow.entrypoints.process import freeze_startup_objects
 
         for code in owned:
             app.bus.handle(SyncReservations(code))
         freeze_startup_objects()
+
+    def discover() -> list[FeedLine]:
+        """The share of the plants loaded now, worked out as at start; a line that came into
+        it is caught up on first, as ``prepare`` did for the lines at start."""
+        found = owned_lines(loaded_lines(), worker_index, workers, named)
+        for feed in found:
+            if feed.line not in synced:
+                app.bus.handle(SyncReservations(feed.line))
+                synced.add(feed.line)
+        return found
 
     def handle(line: str, message_id: str, payload: dict) -> bool:
         try:
@@ -148,11 +167,21 @@ def _consume(app, url: str, lines: str | None, workers: int, worker_index: int, 
             raise Rejected(str(exc)) from exc
 
     feed = FeedWorker(
-        url, [FeedLine(plant_of[code], code) for code in owned], handle,
+        url, start_lines, handle,
         relay=relay_round, plant_of_line=plant_of_line_from(app.uow), prepare=prepare,
         stream=stream, prefix=prefix, group=group, ack_wait=ack_wait, relay_interval=interval, idle_stop=until_idle,
+        discover=discover, rescan=rescan,
     )
-    console.print(f"worker {worker_index + 1}/{workers} of group {group}: lines {', '.join(owned) or 'none'}" + (", relaying the outbox" if relay_round else ""))
+    console.print(
+        f"worker {worker_index + 1}/{workers} of group {group}: lines {', '.join(owned) or 'none'}" + (", relaying the outbox" if relay_round else "")
+        + (f", looking for new lines every {rescan:g} s" if rescan else "")
+    )
+    feed_log = logging.getLogger("jisflow.adapters.broker.feed")
+    if not feed_log.handlers:  # lines added and dropped while running, beside the warnings
+        shown = logging.StreamHandler()
+        shown.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        feed_log.addHandler(shown)
+        feed_log.setLevel(logging.INFO)
     stats = feed.run()
     per_line = ", ".join(f"{line} {n}" for line, n in stats.applied.items()) or "none"
     console.print(f"applied {stats.total_applied} broadcast(s) ({per_line}), {stats.duplicates} redelivered duplicate(s), {stats.rejected} rejected, {stats.published} published")

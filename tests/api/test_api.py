@@ -55,6 +55,31 @@ def test_a_made_up_cursor_is_refused_with_a_problem(api: Api):
     assert response.json()["detail"] == "the cursor is not one this API handed out"
 
 
+def test_call_off_lines_paged_with_a_cursor_are_the_whole_listing_once_each_in_order(api: Api):
+    api.post("planner", "/lines/L1/broadcast-next", {"count": 5})
+    whole = api.get("planner", "/calloff-lines", params={"limit": MAX_PAGE_SIZE}).json()
+    assert whole["next_cursor"] is None and len(whole["items"]) > 6
+    paged, cursor = [], None
+    while True:
+        page = api.get("planner", "/calloff-lines", params={"limit": 3, **({"cursor": cursor} if cursor else {})}).json()
+        assert len(page["items"]) <= 3
+        paged.extend(page["items"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert paged == whole["items"]
+
+
+def test_a_cursor_of_the_right_length_but_the_wrong_kinds_is_refused_with_a_problem(api: Api):
+    import base64
+    import json
+
+    forged = base64.urlsafe_b64encode(json.dumps(["L1", "seven", 3, None]).encode()).decode()
+    response = api.get("planner", "/calloff-lines", params={"cursor": forged})
+    assert response.status_code == 422
+    assert response.json()["detail"] == "the cursor is not one this API handed out"
+
+
 def test_imported_rows_go_through_the_bus_and_extend_the_chain(api: Api):
     response = api.post("planner", "/lines/L1/chain/import", {"rows": vehicles(2, first=9)})
     assert response.status_code == 201

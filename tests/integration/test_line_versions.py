@@ -100,3 +100,24 @@ def test_reservations_another_process_changed_are_read_again_and_rolled_back_one
     assert demand(first) == {"O1": 2, "O2": 1}
     reserve(first, "O3", 4)
     assert demand(second) == demand(first) == {"O1": 2, "O2": 1, "O3": 4}
+
+
+def test_a_chain_changed_but_not_saved_in_a_rolled_back_transaction_is_never_served(two_processes):
+    first, _, line = two_processes
+    with first as uow:
+        uow.chains.get(line).broadcast("O1", T0)  # changed in memory, then rolled back unsaved
+    assert statuses(first, line)["O1"] is VehicleStatus.PLANNED
+
+
+def test_a_chain_only_read_in_a_rolled_back_transaction_stays_in_memory(two_processes, monkeypatch):
+    first, _, line = two_processes
+    assert statuses(first, line)["O1"] is VehicleStatus.PLANNED  # read, then rolled back (no commit)
+    from jisflow.adapters.db import repositories
+
+    read_from_database = []
+    original = repositories.SqlChainRepository._read
+    monkeypatch.setattr(repositories.SqlChainRepository, "_read", lambda self, *a: read_from_database.append(a) or original(self, *a))
+    assert statuses(first, line)["O1"] is VehicleStatus.PLANNED
+    broadcast(first, line, "O1")
+    assert statuses(first, line)["O1"] is VehicleStatus.BROADCAST
+    assert read_from_database == []

@@ -295,6 +295,11 @@ def test_calloff_lines_are_listed_in_line_and_sequence_order_through_filters(uow
         assert keys(CallOffLineFilter(order_id="O0001", limit=1)) == [("CO-2", "O0001", "COCKPIT")]
         assert keys(CallOffLineFilter(line="L2")) == []
         assert keys(CallOffLineFilter(supplier="OTHER")) == []
+        listed = uow.calloffs.lines(CallOffLineFilter())
+        second = listed[1]
+        after = (second.line, second.seq_no, second.family, second.id or 0)
+        assert keys(CallOffLineFilter(after=after, limit=2)) == [("CO-1", "O0002", "SEAT-L1"), ("CO-1", "O0003", "SEAT-L1")]
+        assert keys(CallOffLineFilter(after=after)) == [(ln.number, ln.order_id, ln.family) for ln in listed[2:]]
         assert uow.calloffs.count_by_supplier_and_state() == {("SEATCO", "CREATED"): 4, ("SEATCO", "SENT"): 1}
         assert uow.calloffs.count_by_supplier_and_state("L2") == {}
 

@@ -218,8 +218,9 @@ class MemoryCallOffRepository(ports.CallOffRepository):
             and (not where.states or ln.state in where.states)
             and (where.number is None or ln.number == where.number)
             and (where.order_id is None or ln.order_id == where.order_id)
+            and (where.after is None or (ln.line, ln.seq_no, ln.family, ln.id or 0) > where.after)
         ]
-        found.sort(key=lambda ln: (ln.line, ln.seq_no, ln.family))
+        found.sort(key=lambda ln: (ln.line, ln.seq_no, ln.family, ln.id or 0))
         return found[: where.limit] if where.limit else found
 
     def count_by_supplier_and_state(self, line: str | None = None) -> dict[tuple[str, str], int]:

@@ -85,6 +85,7 @@ class CallOffLineFilter:
     number: str | None = None
     order_id: str | None = None
     limit: int | None = None
+    after: tuple[str, int, str, int] | None = None  # only lines after this (line, seq_no, family, id), in that order
 
 
 class CallOffRepository(abc.ABC):

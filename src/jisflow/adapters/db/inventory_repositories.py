@@ -83,6 +83,15 @@ the sync after each broadcast compares the chain with them without reading them 
 _ITEMS = sa.select(t.items).order_by(t.items.c.code)
 
 
+_RESERVATION_DELETE = t.reservations.delete().where(
+    t.reservations.c.line_code == sa.bindparam("line"),
+    t.reservations.c.order_id == sa.bindparam("order_id"),
+    t.reservations.c.family == sa.bindparam("family"),
+)
+_RESERVATION_UPDATE = t.reservations.update().where(t.reservations.c.id == sa.bindparam("row_id"))
+_RESERVATION_INSERT = t.reservations.insert().returning(t.reservations.c.id, sort_by_parameter_order=True)
+
+
 class SqlInventoryRepository(InventoryRepository):
     def __init__(self, connect: Connect) -> None:
         self._connect = connect
@@ -153,11 +162,8 @@ class SqlInventoryRepository(InventoryRepository):
         removed = [key for agg in stocks for key in agg.removed]
         written = [r for agg in stocks for r in agg.changed.values()]
         try:
-            for agg in stocks:  # a demand line that moves to another item is deleted first
-                for line, order_id, family in agg.removed:
-                    c.execute(t.reservations.delete().where(
-                        t.reservations.c.line_code == line, t.reservations.c.order_id == order_id, t.reservations.c.family == family
-                    ))
+            if removed:  # a demand line that moves to another item is deleted first
+                c.execute(_RESERVATION_DELETE, [{"line": line, "order_id": order_id, "family": family} for line, order_id, family in removed])
             for agg in stocks:
                 self._save_one(c, agg)
             if removed or written:
@@ -248,12 +254,22 @@ class SqlInventoryRepository(InventoryRepository):
                     reserved=t.balances.c.reserved + d.reserved,
                 )
             )
-        for r in agg.changed.values():
-            values = {"item_code": r.item, "seq_no": r.seq_no, "need_time": r.need_time, "quantity": r.quantity, "filled": r.filled, "consumed_at": r.consumed_at}
-            if r.id is None:
-                r.id = c.execute(t.reservations.insert().values(line_code=r.line, order_id=r.order_id, family=r.family, **values)).inserted_primary_key[0]
-            else:
-                c.execute(t.reservations.update().where(t.reservations.c.id == r.id).values(**values))
+        # every changed demand line in two statements (a late line moves them all)
+        updated = [
+            {"row_id": r.id, "item_code": r.item, "seq_no": r.seq_no, "need_time": r.need_time, "quantity": r.quantity, "filled": r.filled, "consumed_at": r.consumed_at}
+            for r in agg.changed.values() if r.id is not None
+        ]
+        if updated:
+            c.execute(_RESERVATION_UPDATE, updated)
+        new = [r for r in agg.changed.values() if r.id is None]
+        if new:
+            ids = c.execute(_RESERVATION_INSERT, [
+                {"line_code": r.line, "order_id": r.order_id, "family": r.family, "item_code": r.item, "seq_no": r.seq_no,
+                 "need_time": r.need_time, "quantity": r.quantity, "filled": r.filled, "consumed_at": r.consumed_at}
+                for r in new
+            ]).scalars().all()
+            for r, row_id in zip(new, ids, strict=True):
+                r.id = row_id
         agg.movements.clear()
         agg.stock_deltas.clear()
         agg.balance_delta = Balance(code)

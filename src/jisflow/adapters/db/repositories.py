@@ -292,6 +292,7 @@ class SqlChainRepository(ports.ChainRepository):
         self._stored: dict[int, tuple[int, tuple[Any, ...]]] = {}  # entry id -> (seq_no, state) in the database
         self._loaded: dict[str, tuple[PearlChain, _StoredChain | None]] = {}  # line -> the chain handed out, and its base
         self._lent: dict[str, _StoredChain] = {}  # line -> the kept chain whose entries this transaction holds
+        self._saved: set[str] = set()  # lines whose chain this transaction saved
         self._engine: sa.Engine | None = None
 
     def get(self, line: Line) -> PearlChain:
@@ -322,12 +323,21 @@ class SqlChainRepository(ports.ChainRepository):
                     cache[code] = base
         self._lent.clear()
         self._loaded.clear()  # the lines' locks are gone with the transaction
+        self._saved.clear()
 
     def rolled_back(self) -> None:
-        """The transaction rolled back: the entries it held may have changed, so the lent
-        chains are dropped (the next transaction reads them from the database)."""
+        """The transaction rolled back: a lent chain that was only read comes back; one that
+        was changed or saved is dropped (its entries changed, and the version it was saved
+        under never committed): the next transaction reads it from the database."""
+        if self._lent and self._engine is not None:
+            cache = _stored_chains.setdefault(self._engine, {})
+            for code, base in self._lent.items():
+                chain, loaded_base = self._loaded.get(code, (None, None))
+                if chain is not None and loaded_base is base and code not in self._saved and not (chain.dirty or chain.feed_dirty or chain.changes):
+                    cache.setdefault(code, base)
         self._lent.clear()
         self._loaded.clear()
+        self._saved.clear()
 
     def _read(self, connection: sa.Connection, line: Line, version: int | None) -> PearlChain:
         """The chain read from the database (and kept under ``version``, when there is one)."""
@@ -463,6 +473,7 @@ class SqlChainRepository(ports.ChainRepository):
         entries themselves and comes back at commit; else it is kept now (a rolled-back
         version is never found in the database, so it is never matched)."""
         code = chain.line_code
+        self._saved.add(code)
         version = line_versions.bump(connection, [code], line_versions.CHAIN)[code]
         cache = _stored_chains.setdefault(connection.engine, {})
         loaded, base = self._loaded.get(code, (None, None))
@@ -638,6 +649,9 @@ class SqlCallOffRepository(ports.CallOffRepository):
             query = query.where(_cl.c.number == where.number)
         if where.order_id is not None:
             query = query.where(_cl.c.order_id == where.order_id)
+        if where.after is not None:  # a page further: keyset on the order of the listing
+            keys = (_ordered(connection, _cl.c.line_code), _cl.c.seq_no, _ordered(connection, _cl.c.family), _cl.c.id)
+            query = query.where(sa.tuple_(*keys) > sa.tuple_(*(sa.literal(v) for v in where.after)))
         if where.limit:
             query = query.limit(where.limit)
         return [_line_from(row) for row in connection.execute(query)]

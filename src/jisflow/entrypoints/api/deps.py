@@ -113,9 +113,16 @@ def decode_cursor(cursor: str | None, default: Any) -> Any:
         position = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError):
         position = None
-    if not isinstance(position, type(default)) or (isinstance(position, list) and len(position) != len(default)):
+    if not _shaped_like(position, default):
         raise ValidationError("the cursor is not one this API handed out", problems=[])
     return position
+
+
+def _shaped_like(position: Any, default: Any) -> bool:
+    """The same type as the default (a list: as long, each element of its element's type)."""
+    if type(position) is not type(default):
+        return False
+    return not isinstance(default, list) or (len(position) == len(default) and all(map(_shaped_like, position, default)))
 
 
 # --------------------------------------------------------------------------- idempotency

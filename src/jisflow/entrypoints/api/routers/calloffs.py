@@ -47,9 +47,12 @@ def list_lines(
             raise forbidden(f"{caller.name} sees only the call-offs of supplier {caller.supplier}")
         supplier = caller.supplier
     after = decode_cursor(cursor, ["", 0, "", 0])
+    where = CallOffLineFilter(
+        line=line, supplier=supplier, states=tuple(state), number=number, order_id=order_id, limit=limit + 1,
+        after=(after[0], after[1], after[2], after[3]) if cursor else None,
+    )
     with ctx.acting_as(caller) as app, app.uow:
-        lines = app.uow.calloffs.lines(CallOffLineFilter(line=line, supplier=supplier, states=tuple(state), number=number, order_id=order_id))
-    rest = [ln for ln in lines if _sort_key(ln) > after] if cursor else lines
+        rest = app.uow.calloffs.lines(where)  # the page and one more, to tell whether there is a next
     page = rest[:limit]
     return s.Page[s.CallOffLineOut](items=[line_out(ln) for ln in page], next_cursor=encode_cursor(_sort_key(page[-1])) if len(rest) > limit else None)
 

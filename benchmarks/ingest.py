@@ -17,6 +17,10 @@ its stock-fed parts in the ledger with opening stock and imports a day of vehicl
    latency of one broadcast runs from its scheduled time to the end of its handling (a late
    start counts).
 
+Broadcasts come exactly on their takt unless ``--jitter SECONDS`` delays each by up to that
+much (a line that runs a little late moves the expected time of every planned vehicle: the
+reservation sync then re-times the line's demand).
+
 It prints the statements and transactions per broadcast, both COPY figures, and one line::
 
     RESULT ingest vehicles_per_s=<n> vs_copy=<ratio> p50_ms=<x> p99_ms=<y>
@@ -30,6 +34,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import os
+import random
 import secrets
 import statistics
 import sys
@@ -160,6 +165,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0, help="length of the latency run")
     parser.add_argument("--chain", type=int, default=1200, help="vehicles imported before the runs (about a day of the demo line)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--jitter", type=float, default=0.0, metavar="SECONDS",
+                        help="broadcast each vehicle up to this many seconds after its takt (uniformly drawn): a line that runs a little late")
     parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the throughput run to FILE")
     args = parser.parse_args()
     if not args.url:
@@ -202,11 +209,13 @@ def run(args: argparse.Namespace, url: str, paced: int) -> None:
 
     at = shift_start
     sent = 0
+    late = random.Random(args.seed)
 
     def broadcast() -> None:
         nonlocal at, sent
-        clock.set(at)
-        outcome = app.bus.handle(c.BroadcastVehicle(line.code, order[sent], at=at, message_id=f"TEL-{sent + 1}"))
+        when = at + timedelta(seconds=late.uniform(0, args.jitter)) if args.jitter else at
+        clock.set(when)
+        outcome = app.bus.handle(c.BroadcastVehicle(line.code, order[sent], at=when, message_id=f"TEL-{sent + 1}"))
         if not outcome.applied:
             raise SystemExit(f"broadcast of {order[sent]} was not applied")
         sent += 1

@@ -353,3 +353,23 @@ def test_a_walk_of_takts_gives_the_instants_of_stepping_one_takt_at_a_time(start
             expected.append(t)
             t = calendar.next_working_time(calendar.add_working_time(t, takt))
         assert calendar.takt_times(first, takt, count) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    calendar=st.sampled_from([TWO_SHIFTS, EARLY_ONLY, NIGHTS, NIGHTS_ALL_WEEK, THREE_SHIFTS]),
+    start_second=st.integers(0, 400 * 24 * 3600),
+    seconds=st.one_of(st.integers(0, 120), st.integers(0, 10 * 24 * 3600)),
+    order=st.randoms(use_true_random=False),
+)
+def test_adding_working_time_by_the_ruler_gives_what_walking_the_windows_gives(calendar, start_second, seconds, order):
+    """Across breaks, weekends, holidays, nights and both clock changes, asked in any order."""
+    start = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=start_second)
+    duration = timedelta(seconds=seconds)
+    fresh = LineCalendar(calendar.timezone, calendar.shifts, calendar.non_working_days)  # a ruler of its own
+    asks = [(start, duration), (start + timedelta(hours=order.randint(-200, 200)), duration)]
+    order.shuffle(asks)
+    for t, d in asks:
+        walked = fresh._add_working_time(t, d)
+        assert fresh.add_working_time(t, d) == walked
+        assert fresh.next_takt(t, d) == fresh.next_working_time(walked)

@@ -26,6 +26,7 @@ a handful of window steps, not one step per second.
 
 from __future__ import annotations
 
+import bisect
 import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -202,7 +203,8 @@ class LineCalendar:
             found = self._memo.get((start, duration))  # type: ignore[attr-defined]
             if found is not None:
                 return found
-        answer = self._add_working_time(_aware(start, "start"), _duration(duration))
+        start, duration = _aware(start, "start"), _duration(duration)
+        answer = self._ruler(start).add(start, duration, at_end=True) if duration else self.next_working_time(start)
         self._remember((start, duration), answer)
         return answer
 
@@ -214,9 +216,18 @@ class LineCalendar:
             found = self._memo.get((t, takt, True))  # type: ignore[attr-defined]
             if found is not None:
                 return found
-        answer = self.next_working_time(self.add_working_time(t, takt))
+        t, takt = _aware(t, "t"), _duration(takt)
+        answer = self._ruler(t).add(t, takt, at_end=False) if takt else self.next_working_time(t)
         self._remember((t, takt, True), answer)  # type: ignore[arg-type]
         return answer
+
+    def _ruler(self, t: datetime) -> _Ruler:
+        """The working-time ruler of this calendar, reaching back to ``t`` at least."""
+        memo = self._memo  # type: ignore[attr-defined]
+        ruler = memo.get("ruler")
+        if ruler is None or t < ruler.origin:
+            ruler = memo["ruler"] = _Ruler(self, t - WEEK)  # a week back: earlier questions follow
+        return ruler
 
     def takt_times(self, first: datetime, takt: timedelta, count: int) -> list[datetime]:
         """``count`` working instants one ``takt`` apart, from ``first`` (a working instant):
@@ -246,6 +257,7 @@ class LineCalendar:
         return list(times)
 
     def _add_working_time(self, start: datetime, remaining: timedelta) -> datetime:
+        """``add_working_time`` by walking the windows (the ruler's reference)."""
         if not remaining:
             return self.next_working_time(start)
         windows = self._windows_after(start)
@@ -530,3 +542,60 @@ def _since_midnight(t: time) -> timedelta:
 
 def _clock(t: time) -> str:
     return t.isoformat("minutes" if not (t.second or t.microsecond) else "auto")
+
+
+class _Ruler:
+    """Working time as a ruler: the calendar's working windows from ``origin`` on, each with
+    the working time that lies before it, so adding working time to an instant is two
+    bisections instead of a walk over the windows (a chain whose broadcasts run a little early
+    or late asks for thousands of new instants at once). Windows are laid on demand, further
+    as positions further out are asked for. Half-open windows as everywhere: ``at_end`` says
+    whether a count that runs out exactly at a window's end stays there (``add_working_time``)
+    or moves to the start of the next window (``next_takt``)."""
+
+    __slots__ = ("calendar", "origin", "starts", "ends", "before")
+
+    def __init__(self, calendar: LineCalendar, origin: datetime) -> None:
+        self.calendar, self.origin = calendar, origin
+        self.starts: list[datetime] = []
+        self.ends: list[datetime] = []
+        self.before: list[timedelta] = []  # working time from the first window's start to each window's start
+        self._lay(origin)
+
+    def _lay(self, t: datetime, windows: int = 64) -> None:
+        """Lay the next ``windows`` working windows from ``t`` on."""
+        stream = self.calendar._windows_after(t)
+        for _ in range(windows):
+            start, end = next(stream)
+            if self.ends:
+                if start < self.ends[-1]:
+                    start = self.ends[-1]
+                    if start >= end:
+                        continue
+                self.before.append(self.before[-1] + (self.ends[-1] - self.starts[-1]))
+            else:
+                self.before.append(timedelta(0))
+            self.starts.append(start)
+            self.ends.append(end)
+
+    def _position(self, t: datetime) -> timedelta:
+        """The working time from the first window's start to ``t`` (an instant outside working
+        time counts from the next window's start)."""
+        while t >= self.ends[-1]:
+            self._lay(self.ends[-1])
+        index = bisect.bisect_right(self.starts, t) - 1
+        if index < 0:
+            return self.before[0]
+        if t < self.ends[index]:
+            return self.before[index] + (t - self.starts[index])
+        return self.before[index + 1]
+
+    def add(self, t: datetime, duration: timedelta, at_end: bool) -> datetime:
+        position = self._position(t) + duration
+        while position >= self.before[-1] + (self.ends[-1] - self.starts[-1]):
+            self._lay(self.ends[-1])
+        if at_end:  # the window with before < position <= before + length
+            index = bisect.bisect_left(self.before, position) - 1
+        else:  # the window with before <= position < before + length
+            index = bisect.bisect_right(self.before, position) - 1
+        return self.starts[index] + (position - self.before[index])

@@ -479,6 +479,8 @@ class _DemandWalk:
         self.offsets = {s.code: line.takt * s.offset_takts for s in line.stations}
         self.add_working_time = line.calendar.add_working_time
         self.chain, self.now = chain, now
+        self.tolerance = line.takt / 2  # a stored need time this close to the expected one is kept
+        self.station_offsets = {f.code: self.offsets[f.station] for f in self.families}
 
     def vehicles(self, built: Set[str], ordered: bool = True) -> Iterator[tuple[str, int, datetime, Vehicle]]:
         """(order id, number, time, vehicle) of every live vehicle not built, in chain order
@@ -592,13 +594,33 @@ def _delta_full(
         vehicles[order_id] = (seq_no, at, vehicle, lines)
         desired.update(lines)
     added = [r for k, r in desired.items() if k not in existing]
-    changed = [r for k, r in desired.items() if (was := live.get(k)) is not None and _differs(was, r)]
     released = [r for k, r in live.items() if (want := desired.get(k)) is None or want.item != r.item]
+    changed: list[Reservation] = []
+    for order_id, (seq_no, at, vehicle, lines) in list(vehicles.items()):
+        kept: list | None = None
+        for index, (key, want) in enumerate(lines):
+            was = live.get(key)
+            if was is None:
+                continue
+            if _differs(was, want, walk.tolerance):
+                changed.append(want)
+            elif was.need_time != want.need_time:  # close enough: the stored line stays as it is
+                kept = kept or list(lines)
+                kept[index] = (key, was)
+        if kept is not None:
+            vehicles[order_id] = (seq_no, at, vehicle, tuple(kept))
     return added, changed, released, frozenset(consumed), built, vehicles
 
 
-def _differs(was: Reservation, want: Reservation) -> bool:
-    return was.seq_no != want.seq_no or was.need_time != want.need_time or was.item != want.item or was.quantity != want.quantity
+def _differs(was: Reservation, want: Reservation, tolerance: timedelta) -> bool:
+    """Whether a stored demand line must be written again: another number, item or quantity,
+    or a need time further than ``tolerance`` from the expected one. (A line that runs a little
+    early or late moves every expected time; within half a takt the stored times keep the
+    sequence's order and the projection's accuracy, and are not written again.)"""
+    return (
+        was.seq_no != want.seq_no or was.item != want.item or was.quantity != want.quantity
+        or abs(was.need_time - want.need_time) > tolerance
+    )
 
 
 def _delta_since(
@@ -616,29 +638,64 @@ def _delta_since(
     for order_id, seq_no, at, vehicle in walk.vehicles(last.built, ordered=False):
         seen.add(order_id)
         was = vehicles.get(order_id)
-        if was is not None and was[2] is vehicle and was[0] == seq_no and was[1] == at:
-            continue
+        if was is not None and was[2] is vehicle and was[0] == seq_no:
+            if was[1] == at:
+                continue
+            retimed = _retimed(walk, was, at, consumed, changed)  # only its time moved (the line runs early or late)
+            if retimed is not None:
+                vehicles[order_id] = retimed
+                continue
         lines = walk.lines(order_id, seq_no, at, vehicle)
         old = dict(was[3]) if was is not None else {}
-        if lines is None:
-            vehicles.pop(order_id, None)
-            lines = ()
-        else:
-            vehicles[order_id] = (seq_no, at, vehicle, lines)
-        for key, want in lines:
+        kept: list = []  # the vehicle's lines as they are stored once this sync is in
+        for key, want in lines or ():
             before = old.pop(key, None)
-            if key in consumed:
-                continue
-            if before is None:
-                added.append(want)
-            elif _differs(before, want):
+            if key in consumed or before is None:
+                if before is None and key not in consumed:
+                    added.append(want)
+                kept.append((key, want))
+            elif _differs(before, want, walk.tolerance):
                 changed.append(want)
+                kept.append((key, want))
                 if before.item != want.item:
                     released.append(before)  # from the stock of its old item
+            else:
+                kept.append((key, before))  # close enough: the stored line stays as it is
+        if lines is None:
+            vehicles.pop(order_id, None)
+        else:
+            vehicles[order_id] = (seq_no, at, vehicle, tuple(kept))
         released.extend(r for k, r in old.items() if k not in consumed)
     for order_id in vehicles.keys() - seen:  # cancelled, or no longer in the chain
         released.extend(r for k, r in vehicles.pop(order_id)[3] if k not in consumed)
     return added, changed, released, vehicles
+
+
+def _retimed(
+    walk: _DemandWalk, was: tuple[int, datetime, Vehicle, _DemandLines], at: datetime, consumed: frozenset[_Key], changed: list[Reservation],
+) -> tuple[int, datetime, Vehicle, _DemandLines] | None:
+    """A vehicle whose number and spec are those of its stored lines, with a new time ``at``:
+    each line's need time is worked out again from ``at`` and the line is written again only
+    when it moved more than the tolerance (added to ``changed``); returns what the vehicle
+    stores then. None when a line's family is not one the walk knows (then the vehicle is
+    exploded again)."""
+    offsets, add_working_time, tolerance = walk.station_offsets, walk.add_working_time, walk.tolerance
+    lines = was[3]
+    moved: list[tuple[int, Reservation]] = []
+    for index, (key, stored) in enumerate(lines):
+        offset = offsets.get(stored.family)
+        if offset is None:
+            return None
+        need = add_working_time(at, offset)
+        if key not in consumed and abs(need - stored.need_time) > tolerance:
+            moved.append((index, Reservation(stored.item, stored.line, stored.order_id, stored.family, stored.seq_no, need, stored.quantity)))
+    if not moved:
+        return (was[0], at, was[2], lines)
+    kept = list(lines)
+    for index, r in moved:
+        kept[index] = (kept[index][0], r)
+        changed.append(r)
+    return (was[0], at, was[2], tuple(kept))
 
 
 def sync_reservations(cmd: SyncReservations, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:

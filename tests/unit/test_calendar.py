@@ -373,3 +373,16 @@ def test_adding_working_time_by_the_ruler_gives_what_walking_the_windows_gives(c
         walked = fresh._add_working_time(t, d)
         assert fresh.add_working_time(t, d) == walked
         assert fresh.next_takt(t, d) == fresh.next_working_time(walked)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    calendar=st.sampled_from([TWO_SHIFTS, NIGHTS, THREE_SHIFTS]),
+    start_second=st.integers(0, 400 * 24 * 3600),
+    offsets=st.lists(st.integers(0, 3 * 3600), min_size=1, max_size=5),
+)
+def test_need_times_of_several_stations_are_each_the_working_time_added(calendar, start_second, offsets):
+    at = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=start_second)
+    fresh = LineCalendar(calendar.timezone, calendar.shifts, calendar.non_working_days)
+    durations = [timedelta(seconds=o) for o in offsets]
+    assert fresh.need_times(at, durations) == [fresh._add_working_time(at, d) for d in durations]

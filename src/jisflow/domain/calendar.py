@@ -221,6 +221,14 @@ class LineCalendar:
         self._remember((t, takt, True), answer)  # type: ignore[arg-type]
         return answer
 
+    def need_times(self, at: datetime, offsets: Iterable[timedelta]) -> list[datetime]:
+        """``add_working_time(at, offset)`` for each offset, in one go (the stations of one
+        vehicle)."""
+        at = _aware(at, "at")
+        ruler = self._ruler(at)
+        position = ruler.position(at)
+        return [ruler.at(position + _duration(offset), at_end=True) if offset else self.next_working_time(at) for offset in offsets]
+
     def _ruler(self, t: datetime) -> _Ruler:
         """The working-time ruler of this calendar, reaching back to ``t`` at least."""
         memo = self._memo  # type: ignore[attr-defined]
@@ -245,11 +253,15 @@ class LineCalendar:
             times, index = times[start:], {}
         else:
             times, index = [first], {}
-        t = times[-1]
-        next_takt = self.next_takt
-        while len(times) < count:
-            t = next_takt(t, takt)
-            times.append(t)
+        if len(times) < count:
+            if not takt:
+                times.extend([times[-1]] * (count - len(times)))
+            else:
+                last = _aware(times[-1], "first")
+                ruler = self._ruler(last)
+                position = ruler.position(last)
+                at = ruler.at
+                times.extend(at(position + takt * k, at_end=False) for k in range(1, count - len(times) + 1))
         index = {t: i for i, t in enumerate(times)}
         if len(memo) >= MEMO_SIZE:
             memo.clear()
@@ -432,6 +444,8 @@ def _aware(value: datetime, name: str) -> datetime:
             f"{name} must be a timezone-aware datetime, got {value!r}",
             problems=[Problem(name, "is not a datetime")],
         )
+    if value.tzinfo is UTC:
+        return value
     if value.utcoffset() is None:
         raise CalendarError(
             f"{name} must be a timezone-aware datetime, got the naive {value.isoformat()}",
@@ -578,7 +592,7 @@ class _Ruler:
             self.starts.append(start)
             self.ends.append(end)
 
-    def _position(self, t: datetime) -> timedelta:
+    def position(self, t: datetime) -> timedelta:
         """The working time from the first window's start to ``t`` (an instant outside working
         time counts from the next window's start)."""
         while t >= self.ends[-1]:
@@ -591,7 +605,10 @@ class _Ruler:
         return self.before[index + 1]
 
     def add(self, t: datetime, duration: timedelta, at_end: bool) -> datetime:
-        position = self._position(t) + duration
+        return self.at(self.position(t) + duration, at_end)
+
+    def at(self, position: timedelta, at_end: bool) -> datetime:
+        """The instant at ``position`` of working time (see the class)."""
         while position >= self.before[-1] + (self.ends[-1] - self.starts[-1]):
             self._lay(self.ends[-1])
         if at_end:  # the window with before < position <= before + length

@@ -478,6 +478,7 @@ class _DemandWalk:
         self.selections = _selections(plant, line.code, self.families) if self.families else {}
         self.offsets = {s.code: line.takt * s.offset_takts for s in line.stations}
         self.add_working_time = line.calendar.add_working_time
+        self.need_times = line.calendar.need_times
         self.chain, self.now = chain, now
         self.tolerance = line.takt / 2  # a stored need time this close to the expected one is kept
         self.station_offsets = {f.code: self.offsets[f.station] for f in self.families}
@@ -679,14 +680,14 @@ def _retimed(
     when it moved more than the tolerance (added to ``changed``); returns what the vehicle
     stores then. None when a line's family is not one the walk knows (then the vehicle is
     exploded again)."""
-    offsets, add_working_time, tolerance = walk.station_offsets, walk.add_working_time, walk.tolerance
+    offsets, tolerance = walk.station_offsets, walk.tolerance
     lines = was[3]
+    try:
+        needs = walk.need_times(at, [offsets[stored.family] for _, stored in lines])
+    except KeyError:
+        return None
     moved: list[tuple[int, Reservation]] = []
-    for index, (key, stored) in enumerate(lines):
-        offset = offsets.get(stored.family)
-        if offset is None:
-            return None
-        need = add_working_time(at, offset)
+    for index, ((key, stored), need) in enumerate(zip(lines, needs)):
         if key not in consumed and abs(need - stored.need_time) > tolerance:
             moved.append((index, Reservation(stored.item, stored.line, stored.order_id, stored.family, stored.seq_no, need, stored.quantity)))
     if not moved:

@@ -7,8 +7,8 @@ its stock-fed parts in the ledger with opening stock and imports a day of vehicl
 
 1. **Throughput**: ``--vehicles`` broadcasts, one after the other, through the real message bus
    (``BroadcastVehicle`` with a telegram id): inbox check, pearl chain, explosion, call-offs,
-   outbox, commit, and the reservation sync the broadcast triggers (reservations, projection
-   of the touched items, commit).
+   the reservation sync the broadcast triggers, outbox, commit (one transaction), and the
+   projection of the items whose reservations changed (a follow-up transaction, when any).
 2. **Physical reference**: every row version those broadcasts wrote (found by transaction id)
    is copied with ``COPY ... FROM STDIN`` into copies of the same tables (same columns,
    defaults, constraints and indexes), once grouped in the same transactions as the ingest

@@ -466,9 +466,9 @@ class _DemandWalk:
 
     The parts a vehicle spec selects are remembered per plant revision (``_SELECTIONS``) and
     need times come from the calendar's memory, so a broadcast does not explode the whole chain
-    again. ``lines`` answers from what the walk was given as the vehicle's last lines while the
-    vehicle's number, time and vehicle object are unchanged (vehicles are replaced, never
-    changed): the lines are shared, never to be changed by the caller."""
+    again. ``lines`` explodes one vehicle; callers keep the lines of a vehicle and reuse them
+    while its number, time and vehicle object are unchanged (vehicles are replaced, never
+    changed), so lines are shared and never to be changed."""
 
     def __init__(self, plant: Plant, chain: PearlChain, wanted: frozenset[str], now: datetime) -> None:
         line = chain.line

@@ -271,7 +271,7 @@ _stored_chains: weakref.WeakKeyDictionary[sa.Engine, dict[str, _StoredChain]] = 
 (``line_versions``): a broadcast reads and writes what changed, not the whole chain. A kept
 chain is lent to one transaction at a time (taken out of here by ``get``, its entries handed
 out themselves) and comes back when that transaction commits with the chain saved or
-unchanged; a rollback drops it."""
+unchanged, or rolls back having only read it; otherwise it is dropped and read again."""
 
 
 class SqlChainRepository(ports.ChainRepository):

@@ -218,10 +218,9 @@ class PearlChain:
         live = [e for e in self._by_order.values() if e.status is not VehicleStatus.CANCELLED]
         return sorted(live, key=lambda e: e.seq_no)
 
-    def live_entries(self) -> Iterator[ChainEntry]:
-        """Every entry, broadcast and planned, in no particular order (cancelled ones excluded)."""
-        cancelled = VehicleStatus.CANCELLED
-        return (e for e in self._by_order.values() if e.status is not cancelled)
+    def all_entries(self) -> Iterable[ChainEntry]:
+        """Every entry, cancelled ones too, in no particular order (not to be changed)."""
+        return self._by_order.values()
 
     def planned(self) -> list[ChainEntry]:
         return list(self._planned)

@@ -483,11 +483,10 @@ class _DemandWalk:
         self.tolerance = line.takt / 2  # a stored need time this close to the expected one is kept
         self.station_offsets = {f.code: self.offsets[f.station] for f in self.families}
 
-    def vehicles(self, built: Set[str], ordered: bool = True) -> Iterator[tuple[str, int, datetime, Vehicle]]:
-        """(order id, number, time, vehicle) of every live vehicle not built, in chain order
-        (or in any order)."""
+    def vehicles(self, built: Set[str]) -> Iterator[tuple[str, int, datetime, Vehicle]]:
+        """(order id, number, time, vehicle) of every live vehicle not built, in chain order."""
         planned_at = self.chain.planned_broadcast_times(self.now)
-        for entry in self.chain.entries() if ordered else self.chain.live_entries():
+        for entry in self.chain.entries():
             order_id = entry.order_id
             if order_id in built:
                 continue
@@ -636,9 +635,23 @@ def _delta_since(
     changed: list[Reservation] = []
     released: list[Reservation] = []
     seen: set[str] = set()
-    for order_id, seq_no, at, vehicle in walk.vehicles(last.built, ordered=False):
-        seen.add(order_id)
-        was = vehicles.get(order_id)
+    note, known, built = seen.add, vehicles.get, last.built
+    broadcast, cancelled = VehicleStatus.BROADCAST, VehicleStatus.CANCELLED
+    planned_at = walk.chain.planned_broadcast_times(walk.now)
+    for entry in walk.chain.all_entries():  # the walk of ``walk.vehicles``, inlined: it runs over every vehicle
+        status = entry.status
+        if status is cancelled:
+            continue
+        vehicle = entry.vehicle
+        order_id = vehicle.order_id
+        if order_id in built:
+            continue
+        at = entry.broadcast_at if status is broadcast else planned_at.get(order_id)
+        if at is None:
+            continue
+        note(order_id)
+        seq_no = entry.seq_no
+        was = known(order_id)
         if was is not None and was[2] is vehicle and was[0] == seq_no:
             if was[1] == at:
                 continue

@@ -428,7 +428,8 @@ def _selections(plant: Plant, line_code: str, families: list) -> dict[tuple[str,
     return cached[1]
 
 
-_DemandLines = tuple[tuple[tuple[str, str, str], Reservation], ...]
+_Key = tuple[str, str, str]  # a demand line's key: line, vehicle, family
+_DemandLines = tuple[tuple[_Key, Reservation], ...]
 _DEMANDS: dict[tuple[int, str, frozenset[str]], tuple[Plant, dict[str, tuple[int, datetime, Vehicle, _DemandLines]]]] = {}
 """Per plant revision, line and set of wanted items: the demand lines ``line_demand`` last gave
 each vehicle, with the sequence number, time and vehicle they were computed from. The same
@@ -494,6 +495,27 @@ class _DemandWalk:
             if at is not None:
                 yield order_id, entry.seq_no, at, entry.vehicle
 
+    def demand(
+        self, built: Set[str], known: dict[str, tuple[int, datetime, Vehicle, _DemandLines]],
+    ) -> tuple[dict[str, tuple[int, datetime, Vehicle, _DemandLines]], dict[_Key, Reservation]]:
+        """Every live vehicle's lines (with the number, time and vehicle they come from) and
+        all the lines by key, in chain order; the ``known`` lines of a vehicle of the same
+        number, time and vehicle object are taken as they are."""
+        vehicles: dict[str, tuple[int, datetime, Vehicle, _DemandLines]] = {}
+        desired: dict[_Key, Reservation] = {}
+        for order_id, seq_no, at, vehicle in self.vehicles(built):
+            was = known.get(order_id)
+            if was is not None and was[2] is vehicle and was[0] == seq_no and was[1] == at:
+                lines = was[3]
+            else:
+                found = self.lines(order_id, seq_no, at, vehicle)
+                if found is None:
+                    continue
+                lines = found
+            vehicles[order_id] = (seq_no, at, vehicle, lines)
+            desired.update(lines)
+        return vehicles, desired
+
     def lines(self, order_id: str, seq_no: int, at: datetime, vehicle: Vehicle) -> _DemandLines | None:
         """The vehicle's demand lines; None when it cannot be exploded (the chain's own
         handlers alert on it)."""
@@ -526,26 +548,11 @@ def line_demand(plant: Plant, chain: PearlChain, items: Iterable[str], now: date
     walk = _DemandWalk(plant, chain, wanted, now)
     if not walk.families:
         return {}
-    demand: dict[tuple[str, str, str], Reservation] = {}
     memo = _demand_memo(plant, chain.line.code, wanted)
-    remembered = {}
-    for order_id, seq_no, at, vehicle in walk.vehicles(built):
-        last = memo.get(order_id)
-        if last is not None and last[2] is vehicle and last[0] == seq_no and last[1] == at:
-            lines = last[3]
-        else:
-            found = walk.lines(order_id, seq_no, at, vehicle)
-            if found is None:
-                continue
-            lines = found
-        remembered[order_id] = (seq_no, at, vehicle, lines)
-        demand.update(lines)
+    remembered, demand = walk.demand(built, memo)
     memo.clear()
     memo.update(remembered)
     return demand
-
-
-_Key = tuple[str, str, str]
 
 
 @dataclass(slots=True)
@@ -580,19 +587,7 @@ def _delta_full(
     consumed = {k for k, r in existing.items() if r.consumed_at is not None}
     live = {k: r for k, r in existing.items() if r.consumed_at is None}
     built = frozenset({k[1] for k in consumed} - {k[1] for k in live})
-    vehicles: dict[str, tuple[int, datetime, Vehicle, _DemandLines]] = {}
-    desired: dict[_Key, Reservation] = {}
-    for order_id, seq_no, at, vehicle in walk.vehicles(built):
-        was = known.get(order_id)
-        if was is not None and was[2] is vehicle and was[0] == seq_no and was[1] == at:
-            lines = was[3]
-        else:
-            found = walk.lines(order_id, seq_no, at, vehicle)
-            if found is None:
-                continue
-            lines = found
-        vehicles[order_id] = (seq_no, at, vehicle, lines)
-        desired.update(lines)
+    vehicles, desired = walk.demand(built, known)
     added = [r for k, r in desired.items() if k not in existing]
     released = [r for k, r in live.items() if (want := desired.get(k)) is None or want.item != r.item]
     changed: list[Reservation] = []

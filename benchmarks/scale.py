@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import copy
 import json
 import os
 import secrets
@@ -34,7 +33,7 @@ import sqlalchemy as sa
 
 from jisflow.adapters.broker.feed import broadcast_subject
 from jisflow.adapters.db.engine import make_engine
-from jisflow.adapters.plant_file import PlantDefinition, demo_plant_path, load_plant_file, parse_plant_definition
+from jisflow.adapters.plant_file import PlantDefinition, demo_plant_with_lines
 from jisflow.bootstrap import bootstrap
 from jisflow.domain.sequence import Vehicle
 from jisflow.domain.vehicle_mix import generate_vehicles
@@ -44,17 +43,6 @@ from jisflow.services.clock import SimulatedClock
 T0 = datetime(2026, 12, 7, 6, 0, tzinfo=timezone.utc)
 LINES = ["TF1", "TF2", "TF3", "TF4"]
 JISFLOW = str(Path(sys.executable).parent / "jisflow")
-
-
-def plant_with_lines(count: int) -> PlantDefinition:
-    data = copy.deepcopy(load_plant_file(demo_plant_path()).data)
-    [template] = data["lines"]
-    families = [f for f in data["families"] if f["line"] == template["code"]]
-    for n in range(2, count + 1):
-        code = f"TF{n}"
-        data["lines"].append({**copy.deepcopy(template), "code": code, "name": f"Trim and final line {n}"})
-        data["families"].extend({**copy.deepcopy(f), "code": f"{f['code']}-{code}", "line": code} for f in families)
-    return parse_plant_definition(data, source="demo plant with four lines")
 
 
 def prepare(url: str, definition: PlantDefinition, vehicles: int, seed: int) -> list[tuple[str, str, dict]]:
@@ -140,7 +128,7 @@ def main() -> None:
     args = parser.parse_args()
     if not args.url:
         raise SystemExit("give --url or set JISFLOW_TEST_POSTGRES_URL (PostgreSQL: several workers need concurrent writers)")
-    definition = plant_with_lines(len(LINES))
+    definition = demo_plant_with_lines(len(LINES))
     admin = make_engine(args.url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
     rates: dict[int, list[float]] = {1: [], 2: []}
     for round_ in range(args.rounds):  # alternating, so a change in the machine's load hits both

@@ -154,23 +154,6 @@ def applied_count(engine: sa.Engine, line: str) -> int:
         return connection.execute(sa.text("SELECT count(*) FROM inbox WHERE key LIKE :k"), {"k": f"broadcast:{line}:%"}).scalar_one()
 
 
-def demo_plant_with_lines(count: int) -> PlantDefinition:
-    """The demo plant with ``count`` identical lines TF1, TF2...: every family of TF1 again on
-    each further line (family codes get the line's code)."""
-    import copy
-
-    from jisflow.adapters.plant_file import demo_plant_path, load_plant_file, parse_plant_definition
-
-    data = copy.deepcopy(load_plant_file(demo_plant_path()).data)
-    [template] = data["lines"]
-    families = [f for f in data["families"] if f["line"] == template["code"]]
-    for n in range(2, count + 1):
-        code = f"TF{n}"
-        data["lines"].append({**copy.deepcopy(template), "code": code, "name": f"Trim and final line {n}"})
-        data["families"].extend({**copy.deepcopy(f), "code": f"{f['code']}-{code}", "line": code} for f in families)
-    return parse_plant_definition(data, source=f"demo plant with {count} lines")
-
-
 def another_plant(plant: str, line: str) -> PlantDefinition:
     """The demo plant under another plant code, its one line renamed ``line`` (family codes get
     the line's code), to be loaded beside the demo plant."""

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 from feed_support import (
-    T0, Stream, another_plant, applied_count, demo_plant_with_lines, feed, load, nats_answers, publish, start_worker, wait_until,
+    T0, Stream, another_plant, applied_count, feed, load, nats_answers, publish, start_worker, wait_until,
 )
 
 from jisflow.adapters.broker.feed import FeedLine, FeedWorker, owned_lines
 from jisflow.adapters.db.engine import make_engine
+from jisflow.adapters.plant_file import demo_plant_with_lines
 from jisflow.bootstrap import bootstrap
 from jisflow.services.clock import SimulatedClock
 

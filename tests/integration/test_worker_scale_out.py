@@ -9,7 +9,9 @@ import re
 from pathlib import Path
 
 import pytest
-from feed_support import T0, Stream, demo_plant_with_lines, feed, load, nats_answers, publish, start_worker
+from feed_support import T0, Stream, feed, load, nats_answers, publish, start_worker
+
+from jisflow.adapters.plant_file import demo_plant_with_lines
 
 from jisflow.bootstrap import bootstrap
 from jisflow.services.clock import SimulatedClock

@@ -87,6 +87,7 @@ YAML is read without the surprises of YAML 1.1: ``14:00`` stays text (not 840), 
 
 from __future__ import annotations
 
+import copy
 import random
 import re
 import tomllib
@@ -143,6 +144,19 @@ class PlantDefinition:
 def demo_plant_path() -> Path:
     """The demo plant shipped with jisflow."""
     return Path(str(files("jisflow.data").joinpath("demo_plant.yaml")))
+
+
+def demo_plant_with_lines(count: int) -> PlantDefinition:
+    """The demo plant with ``count`` identical lines TF1, TF2...: every family of TF1 again on
+    each further line (family codes get the line's code). Scale-out runs and tests use it."""
+    data = copy.deepcopy(load_plant_file(demo_plant_path()).data)
+    [template] = data["lines"]
+    families = [f for f in data["families"] if f["line"] == template["code"]]
+    for n in range(2, count + 1):
+        code = f"TF{n}"
+        data["lines"].append({**copy.deepcopy(template), "code": code, "name": f"Trim and final line {n}"})
+        data["families"].extend({**copy.deepcopy(f), "code": f"{f['code']}-{code}", "line": code} for f in families)
+    return parse_plant_definition(data, source=f"demo plant with {count} lines")
 
 
 def load_plant_file(path: str | Path) -> PlantDefinition:

@@ -155,9 +155,8 @@ class JetStreamConsumer:
         """Apply one message unless it was applied before; True when it was applied now."""
         key = f"nats:{self._durable}:{message.headers.get('Nats-Msg-Id') if message.headers else message.metadata.sequence.stream}"
         with self._uow:
-            if self._uow.inbox.seen(key):
+            if not self._uow.inbox.claim(key, self._clock.now()):
                 return False
-            self._uow.inbox.add(key, self._clock.now())
             self._apply(self._uow, message.subject, json.loads(message.data))
             self._uow.commit()
         return True

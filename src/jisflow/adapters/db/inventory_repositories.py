@@ -13,10 +13,10 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from jisflow.adapters.db import line_versions, locking
 from jisflow.adapters.db import tables_inventory as t
+from jisflow.adapters.db.statements import conflict_insert
 from jisflow.adapters.db.tables import lines as lines_table
 from jisflow.domain.errors import NotFound, Problem
 from jisflow.domain.forecast import Commitment, ForecastLine
@@ -37,10 +37,6 @@ from jisflow.domain.purchasing import BomLine, OrderState, Policy, PolicyKind, P
 from jisflow.services.inventory_ports import InventoryRepository, PurchasingRepository, StockRow
 
 Connect = Callable[[], sa.Connection]
-
-
-def _insert(connection: sa.Connection, table: sa.Table):
-    return (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(table)
 
 
 def _reservation(row) -> Reservation:
@@ -124,7 +120,7 @@ class SqlInventoryRepository(InventoryRepository):
 
     def add_lot(self, item: str, lot: str, kind: LotKind, at: datetime) -> None:
         c = self._connect()
-        c.execute(_insert(c, t.lots).values(item_code=item, lot=lot, kind=kind.value, created_at=at).on_conflict_do_nothing())
+        c.execute(conflict_insert(c, t.lots).values(item_code=item, lot=lot, kind=kind.value, created_at=at).on_conflict_do_nothing())
 
     def load(self, item_codes: Iterable[str]) -> dict[str, ItemStock]:
         codes = sorted(set(item_codes))
@@ -240,7 +236,7 @@ class SqlInventoryRepository(InventoryRepository):
                 if c.execute(t.stock.update().where(*where).values(on_hand=t.stock.c.on_hand + delta)).rowcount != 1:
                     raise InsufficientStock(f"no stock of {code} at {location}" + (f" lot {lot}" if lot else ""))
                 continue
-            insert = _insert(c, t.stock).values(item_code=code, location_code=location, lot=lot, on_hand=delta)
+            insert = conflict_insert(c, t.stock).values(item_code=code, location_code=location, lot=lot, on_hand=delta)
             c.execute(insert.on_conflict_do_update(
                 index_elements=[t.stock.c.item_code, t.stock.c.location_code, t.stock.c.lot],
                 set_={"on_hand": t.stock.c.on_hand + insert.excluded.on_hand},
@@ -364,7 +360,7 @@ class SqlPurchasingRepository(PurchasingRepository):
             "reorder_point": policy.reorder_point, "order_quantity": policy.order_quantity,
             "kanban_cards": policy.kanban_cards, "container_quantity": policy.container_quantity,
         }
-        insert = _insert(c, t.policies).values(item_code=policy.item, **values)
+        insert = conflict_insert(c, t.policies).values(item_code=policy.item, **values)
         c.execute(insert.on_conflict_do_update(index_elements=[t.policies.c.item_code], set_=values))
 
     def policies(self) -> list[Policy]:
@@ -377,7 +373,7 @@ class SqlPurchasingRepository(PurchasingRepository):
     def put_bom(self, lines: Iterable[BomLine]) -> None:
         c = self._connect()
         for b in lines:
-            insert = _insert(c, t.bom).values(parent=b.parent, component=b.component, quantity=b.quantity, supplier=b.supplier)
+            insert = conflict_insert(c, t.bom).values(parent=b.parent, component=b.component, quantity=b.quantity, supplier=b.supplier)
             c.execute(insert.on_conflict_do_update(index_elements=[t.bom.c.parent, t.bom.c.component], set_={"quantity": b.quantity, "supplier": b.supplier}))
 
     def bom(self) -> list[BomLine]:

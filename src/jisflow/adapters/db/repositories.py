@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 
 from jisflow.adapters.db import line_versions, locking
 from jisflow.adapters.db import tables as t
@@ -40,20 +40,6 @@ Connect = Callable[[], sa.Connection]
 def _now() -> datetime:
     """Wall-clock time of a row write (the ``updated_at`` columns)."""
     return datetime.now(UTC)
-
-
-def _insert(connection: sa.Connection, table: sa.Table) -> Any:
-    """An INSERT that can say ON CONFLICT, in the dialect of the connection."""
-    return (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(table)
-
-
-def _upsert(connection: sa.Connection, table: sa.Table, keys: Sequence[str], row: dict[str, Any]) -> Any:
-    """A statement that inserts ``row``, or updates the row that has the same ``keys``."""
-    statement = _insert(connection, table).values(row)
-    return statement.on_conflict_do_update(
-        index_elements=list(keys),
-        set_={name: statement.excluded[name] for name in row if name not in keys},
-    )
 
 
 def _ordered(connection: sa.Connection, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
@@ -90,10 +76,10 @@ class SqlPlantRepository(ports.PlantRepository):
             "revision": uuid.uuid4().hex,
             "loaded_at": at,
         }
-        connection.execute(_upsert(connection, t.plants, ["code"], plant_row))
+        connection.execute(upsert(connection, t.plants, ["code"], list(plant_row)), plant_row)
         for line in plant.lines:
             line_row = {"code": line.code, "plant_code": plant.code, "takt_seconds": line.takt_seconds}
-            connection.execute(_upsert(connection, t.lines, ["code"], line_row))
+            connection.execute(upsert(connection, t.lines, ["code"], list(line_row)), line_row)
         connection.execute(sa.delete(t.part_families).where(t.part_families.c.plant_code == plant.code))
         connection.execute(sa.delete(t.suppliers).where(t.suppliers.c.plant_code == plant.code))
         if plant.suppliers:

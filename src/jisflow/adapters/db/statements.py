@@ -28,6 +28,11 @@ def dialect_insert(dialect: str) -> Callable[[sa.Table], Any]:
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
+def conflict_insert(connection: sa.Connection, table: sa.Table) -> Any:
+    """An INSERT into ``table`` that can say ON CONFLICT, in the dialect of the connection."""
+    return dialect_insert(connection.dialect.name)(table)
+
+
 def prepared(connection: sa.Connection, key: Hashable, build: Callable[..., Any]) -> Any:
     """The statement ``build(insert, dialect)`` made the first time ``key`` was asked for on
     this dialect."""

@@ -40,10 +40,12 @@ import statistics
 import sys
 import time
 from collections import defaultdict
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
+from jisflow.adapters.db import writes
 from jisflow.adapters.db.engine import make_engine
 from jisflow.adapters.db.tables import metadata
 from jisflow.adapters.plant_file import demo_plant_path, load_plant_file
@@ -66,19 +68,34 @@ def percentile(values: list[float], q: float) -> float:
 
 
 class Counter:
-    """Statements and commits sent through an engine."""
+    """Statements, commits and round trips to the server: through the engine, and in the
+    pipelines that carry the writes sent later (``jisflow.adapters.db.writes``)."""
 
     def __init__(self, engine: sa.Engine) -> None:
-        self.statements = 0
-        self.commits = 0
+        self.executed = 0
+        self.committed = 0
+        self.sent = replace(writes.SENT)
         sa.event.listen(engine, "before_cursor_execute", self._statement)
         sa.event.listen(engine, "commit", self._commit)
 
+    @property
+    def statements(self) -> int:
+        return self.executed + writes.SENT.statements - self.sent.statements
+
+    @property
+    def commits(self) -> int:
+        return self.committed
+
+    @property
+    def round_trips(self) -> int:
+        pipelined_commits = writes.SENT.commits - self.sent.commits
+        return self.executed + (writes.SENT.round_trips - self.sent.round_trips) + (self.committed - pipelined_commits)
+
     def _statement(self, *args) -> None:
-        self.statements += 1
+        self.executed += 1
 
     def _commit(self, *args) -> None:
-        self.commits += 1
+        self.committed += 1
 
 
 def written_since(engine: sa.Engine, first_xid: int, last_xid: int) -> dict[str, dict[int, bytes]]:
@@ -239,7 +256,7 @@ def run(args: argparse.Namespace, url: str, paced: int) -> None:
         profiler.dump_stats(args.profile)
     ingest_s = time.perf_counter() - t0
     last_xid = current_xid(engine) - 1
-    statements, commits = counter.statements, counter.commits
+    statements, commits, round_trips = counter.statements, counter.commits, counter.round_trips
     vehicles_per_s = args.vehicles / ingest_s
 
     # 2. the same rows with COPY
@@ -259,7 +276,7 @@ def run(args: argparse.Namespace, url: str, paced: int) -> None:
         latencies.append((time.perf_counter() - due) * 1000)
 
     print(f"throughput: {args.vehicles} broadcasts in {ingest_s:.2f} s; per broadcast {statements / args.vehicles:.1f} statements, "
-          f"{commits / args.vehicles:.1f} commits")
+          f"{commits / args.vehicles:.1f} commits, {round_trips / args.vehicles:.1f} round trips")
     print(f"rows written: {copied_rows} in {transactions} transactions ({copied_rows / args.vehicles:.1f} per broadcast) over "
           + ", ".join(f"{name} {sum(b.count(chr(10).encode()) for b in by_xid.values())}" for name, by_xid in sorted(written.items())))
     print(f"COPY of the same rows: {same_s:.2f} s in the same {transactions} transactions ({copy_per_s:.0f} broadcasts/s), "

@@ -310,6 +310,7 @@ def test_the_database_keeps_one_live_calloff_line_per_vehicle_and_family(sql_eng
         uow.commit()
     with SqlUnitOfWork(sql_engine) as uow, pytest.raises(sa.exc.IntegrityError):
         uow.calloffs.add(a_calloff("CO-2", [a_calloff_line("CO-2", "O0001", 1)]))
+        uow.commit()  # on PostgreSQL the insert travels with the commit
 
     with SqlUnitOfWork(sql_engine) as uow:
         (old,) = uow.calloffs.get("CO-1").lines
@@ -325,6 +326,7 @@ def test_the_database_keeps_one_live_calloff_line_per_vehicle_and_family(sql_eng
 def test_the_database_refuses_a_calloff_line_without_quantity(sql_engine):
     with SqlUnitOfWork(sql_engine) as uow, pytest.raises(sa.exc.IntegrityError):
         uow.calloffs.add(a_calloff("CO-1", [a_calloff_line("CO-1", "O0001", 1, quantity=0)]))
+        uow.commit()
 
 
 # ------------------------------------------------------------------------------ summarized calls

@@ -77,9 +77,9 @@ class SqlAuditLog(AuditLog):
         self._connect = connect
 
     def append(self, entries: Iterable[AuditEntry]) -> None:
+        """One statement, sent later."""
         rows = [{"at": e.at, "actor": e.actor, "action": e.action, "subject": e.subject, "before": e.before, "after": e.after} for e in entries]
-        if rows:
-            self._connect().execute(_AUDIT_INSERT, rows)
+        self._connect.later(_AUDIT_INSERT, rows, "audit_log")
 
     def read(self, after_id: int = 0, limit: int = 100, actor: str | None = None, subject: str | None = None) -> AuditPage:
         query = sa.select(_au).where(_au.c.id > after_id).order_by(_au.c.id).limit(limit + 1)

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 import sqlalchemy as sa
 
 from jisflow.adapters.db import tables_execution as te
+from jisflow.adapters.db.writes import Transaction
 from jisflow.domain.execution import ExecutionRecord, ExecutionSetup, RecordKind
 from jisflow.domain.racks import Rack, RackState
 from jisflow.domain.transport import Shipment, ShipmentState
 from jisflow.services import execution_ports as ep
 
-Connect = Callable[[], sa.Connection]
+Connect = Transaction
 
 
 class SqlExecutionRepository(ep.ExecutionRepository):

@@ -9,7 +9,7 @@ writer that skipped the lock, and such a refusal comes back as ``InsufficientSto
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -18,6 +18,7 @@ from jisflow.adapters.db import line_versions, locking
 from jisflow.adapters.db import tables_inventory as t
 from jisflow.adapters.db.statements import conflict_insert
 from jisflow.adapters.db.tables import lines as lines_table
+from jisflow.adapters.db.writes import Transaction
 from jisflow.domain.errors import NotFound, Problem
 from jisflow.domain.forecast import Commitment, ForecastLine
 from jisflow.domain.forecast import Key as ForecastKey
@@ -36,7 +37,7 @@ from jisflow.domain.inventory import (
 from jisflow.domain.purchasing import BomLine, OrderState, Policy, PolicyKind, PurchaseOrder
 from jisflow.services.inventory_ports import InventoryRepository, PurchasingRepository, StockRow
 
-Connect = Callable[[], sa.Connection]
+Connect = Transaction
 
 
 def _reservation(row) -> Reservation:
@@ -77,6 +78,9 @@ the sync after each broadcast compares the chain with them without reading them 
 
 
 _ITEMS = sa.select(t.items).order_by(t.items.c.code)
+# what the hot reads read: writes sent later to other tables may keep waiting
+_ITEM_TABLES = frozenset({t.items.name})
+_LINE_RESERVATION_TABLES = frozenset({t.reservations.name, f"line_versions/{line_versions.RESERVATIONS}"})
 
 
 _RESERVATION_DELETE = t.reservations.delete().where(
@@ -104,7 +108,7 @@ class SqlInventoryRepository(InventoryRepository):
         c.execute(t.balances.insert(), [{"item_code": i.code, "on_hand": 0, "in_transit": 0, "reserved": 0} for i in new])
 
     def items(self) -> dict[str, Item]:
-        rows = self._connect().execute(_ITEMS)
+        rows = self._connect(reads=_ITEM_TABLES).execute(_ITEMS)
         return {r.code: Item(r.code, r.description, r.unit, r.coverage_threshold_minutes) for r in rows}
 
     def add_locations(self, locations: Iterable[Location]) -> None:
@@ -218,7 +222,7 @@ class SqlInventoryRepository(InventoryRepository):
         return stored.ranked
 
     def line_reservations(self, line: str) -> Sequence[Reservation]:
-        return self._line_reservations(self._connect(), line)
+        return self._line_reservations(self._connect(reads=_LINE_RESERVATION_TABLES), line)
 
     def _save_one(self, c: sa.Connection, agg: ItemStock) -> None:
         code = agg.item.code

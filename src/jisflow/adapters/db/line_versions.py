@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from jisflow.adapters.db import tables as t
 from jisflow.adapters.db.statements import prepared
+from jisflow.adapters.db.writes import Transaction
 
 CHAIN = "chain"
 RESERVATIONS = "reservations"
@@ -44,15 +45,26 @@ def read(connection: sa.Connection, line_codes: list[str], kind: str, lock: bool
     return {code: version for code, version in connection.execute(query, {"kind": kind, "codes": sorted(line_codes)})}
 
 
+def _bump_statement(connection: sa.Connection) -> Any:
+    def build(insert: Any, dialect: str) -> Any:
+        statement = insert(_lv)
+        return statement.on_conflict_do_update(index_elements=[_lv.c.line_code, _lv.c.kind], set_={"version": statement.excluded.version})
+
+    return prepared(connection, "line_versions.bump", build)
+
+
 def bump(connection: sa.Connection, line_codes: list[str], kind: str) -> dict[str, int]:
     """Give the lines a new version of ``kind`` (this transaction's), and return it."""
     versions = {code: new_version() for code in sorted(line_codes)}
     if versions:
-
-        def build(insert: Any, dialect: str) -> Any:
-            statement = insert(_lv)
-            return statement.on_conflict_do_update(index_elements=[_lv.c.line_code, _lv.c.kind], set_={"version": statement.excluded.version})
-
         rows = [{"line_code": code, "kind": kind, "version": version} for code, version in versions.items()]
-        connection.execute(prepared(connection, "line_versions.bump", build), rows[0] if len(rows) == 1 else rows)
+        connection.execute(_bump_statement(connection), rows[0] if len(rows) == 1 else rows)
+    return versions
+
+
+def bump_later(transaction: Transaction, line_codes: list[str], kind: str) -> dict[str, int]:
+    """The same, the write sent later (a read of ``line_versions/<kind>`` sends it first)."""
+    versions = {code: new_version() for code in sorted(line_codes)}
+    rows = [{"line_code": code, "kind": kind, "version": version} for code, version in versions.items()]
+    transaction.later(_bump_statement(transaction.connection), rows, f"line_versions/{kind}")
     return versions

@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 
 from jisflow.adapters.db import tables as t
+from jisflow.adapters.db.writes import Transaction
 from jisflow.domain.errors import Contention
 
 SelectT = TypeVar("SelectT", bound=sa.Select[Any])
@@ -53,17 +54,21 @@ def install(engine: sa.Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def lock_line(connection: sa.Connection, line_code: str) -> int | None:
+def lock_line(transaction: Transaction, line_code: str) -> int | None:
     """Hold the line until the end of the transaction (PostgreSQL; SQLite already holds the
     whole database); returns the version of its pearl chain (``line_versions``).
 
     The version is read by a statement of its own, once the lock is held: under READ
     COMMITTED a statement that waited for a lock still sees the other tables as they were when
     it began, so a version joined into the locking statement could predate the commit it
-    waited for."""
-    if connection.dialect.name == "postgresql":
-        connection.execute(_LOCK_LINE, {"line": line_code})
-    return connection.execute(_CHAIN_VERSION, {"line": line_code}).scalar()
+    waited for. Both statements travel together (one round trip): the server runs the second
+    only once the first holds the lock."""
+    parameters = {"line": line_code}
+    if transaction.connection is not None and transaction.connection.dialect.name == "postgresql":
+        _, version = transaction.read_together([(_LOCK_LINE, parameters), (_CHAIN_VERSION, parameters)])
+    else:
+        (version,) = transaction.read_together([(_CHAIN_VERSION, parameters)])
+    return version[0][0] if version else None
 
 
 _LOCK_LINE = sa.select(t.lines.c.code).where(t.lines.c.code == sa.bindparam("line")).with_for_update()

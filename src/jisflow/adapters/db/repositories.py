@@ -14,7 +14,7 @@ import functools
 import json
 import uuid
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +25,7 @@ from sqlalchemy.dialects import postgresql
 from jisflow.adapters.db import line_versions, locking
 from jisflow.adapters.db import tables as t
 from jisflow.adapters.db.statements import prepared, upsert
+from jisflow.adapters.db.writes import Transaction
 from jisflow.adapters.plant_file import parse_plant_definition
 from jisflow.domain.alerts import Alert, AlertKind, Severity
 from jisflow.domain.calloff import CallOff, CallOffLine, CallOffState, CallWindow, StoredCalls, SummarizedCall
@@ -33,8 +34,9 @@ from jisflow.domain.plant import Line, Plant
 from jisflow.domain.sequence import ChainEntry, ChangeKind, LineFeedState, PearlChain, SequenceChange, Vehicle, VehicleStatus
 from jisflow.services import unit_of_work as ports
 
-Connect = Callable[[], sa.Connection]
-"""Hands out the connection of the current transaction."""
+Connect = Transaction
+"""Hands out the connection of the current transaction (``connect()``), and takes the writes
+sent later (``connect.later``)."""
 
 
 def _now() -> datetime:
@@ -45,6 +47,11 @@ def _now() -> datetime:
 def _ordered(connection: sa.Connection, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     """Sort text by code point, as Python does, whatever the database's collation."""
     return column.collate("C") if connection.dialect.name == "postgresql" else column
+
+
+def _plant_of_line(param: str) -> sa.ScalarSelect[Any]:
+    """The plant of the line named by parameter ``param``."""
+    return sa.select(t.lines.c.plant_code).where(t.lines.c.code == sa.bindparam(param, type_=sa.String)).scalar_subquery()
 
 
 # ------------------------------------------------------------------------------ plants
@@ -222,18 +229,27 @@ class _StoredChain:
     """A line's pearl chain as the database holds it under one version: entries by id (never
     handed out, only copied), the feed state, and the stored states ``save`` compares with."""
 
-    __slots__ = ("version", "entries", "ordered", "feed", "stored", "_view")
+    __slots__ = ("version", "entries", "ordered", "feed", "stored", "built")
 
     def __init__(
         self, version: int, entries: dict[int, ChainEntry], feed: LineFeedState, stored: dict[int, tuple[int, tuple[Any, ...]]],
-        ordered: list[ChainEntry] | None = None,
+        ordered: list[ChainEntry] | None = None, built: PearlChain | None = None,
     ) -> None:
         self.version, self.entries, self.feed, self.stored = version, entries, feed, stored
         # as the database gives them (``ordered``: the same entries, known to be in that order)
         self.ordered = ordered if ordered is not None else sorted(entries.values(), key=lambda e: (e.seq_no, e.id))
-        self._view: PearlChain | None = None
+        # the chain over the kept entries themselves, once built: handed over again while it is
+        # unchanged since (a chain saved is unchanged again)
+        self.built = built
 
     def chain(self, line: Line, copy: bool = True) -> PearlChain:
+        """The chain of the kept entries: copies of them, or (``copy=False``) the entries
+        themselves, in the chain built over them last time when it has no change pending."""
+        built = self.built
+        if not copy and built is not None and built.line is line and not (
+            built.dirty or built.feed_dirty or built.changes or built.events or built.alerts
+        ):
+            return built
         by_order: dict[str, ChainEntry] = {}
         planned: list[ChainEntry] = []
         for entry in map(_copy, self.ordered) if copy else self.ordered:  # in sequence order, so planned ones are too
@@ -241,16 +257,20 @@ class _StoredChain:
             if entry.status is VehicleStatus.PLANNED:
                 planned.append(entry)
         feed = self.feed
-        return PearlChain.restore(line, by_order, planned, LineFeedState(feed.last_broadcast_seq_no, feed.last_broadcast_at, feed.silence_alerted, feed.issued_until))
+        chain = PearlChain.restore(line, by_order, planned, LineFeedState(feed.last_broadcast_seq_no, feed.last_broadcast_at, feed.silence_alerted, feed.issued_until))
+        if not copy:
+            self.built = chain
+        return chain
 
     def view(self, line: Line) -> PearlChain:
-        """The chain over the kept entries themselves (built once per version), to be read only."""
-        if self._view is None or self._view.line is not line:
-            self._view = self.chain(line, copy=False)
-        return self._view
+        """The chain over the kept entries themselves, to be read only."""
+        return self.chain(line, copy=False)
 
 
 _ENTRY_UPDATE = sa.update(_ce).where(_ce.c.id == sa.bindparam("row_id"))
+_CHAIN_TABLES = frozenset({t.lines.name, f"line_versions/{line_versions.CHAIN}", _ce.name, t.line_feeds.name})
+"""What reading a chain reads (writes sent later to other tables may keep waiting)."""
+_SEQUENCE_CHANGE_INSERT = sa.insert(t.sequence_changes).values(plant_code=sa.func.coalesce(_plant_of_line("plant_of_line"), ""))
 
 _stored_chains: weakref.WeakKeyDictionary[sa.Engine, dict[str, _StoredChain]] = weakref.WeakKeyDictionary()
 """Per engine and line, the pearl chain this process last read or wrote, under its version
@@ -285,8 +305,8 @@ class SqlChainRepository(ports.ChainRepository):
         """The line's chain, its line locked. The entries come from this process's memory when
         the line's version is still the one they were read or written under, else from the
         database."""
+        version = locking.lock_line(self._connect, line.code)
         connection = self._connect()
-        version = locking.lock_line(connection, line.code)
         cache = _stored_chains.setdefault(connection.engine, {})
         base = cache.pop(line.code, None)  # lent: while this transaction runs, no one else gets its entries
         if base is not None and version is not None and base.version == version:
@@ -363,10 +383,10 @@ class SqlChainRepository(ports.ChainRepository):
     def view(self, line: Line) -> PearlChain:
         """The line's chain, its line locked, to be read only: while the line's version is the
         one this process kept, the kept entries themselves, not copies."""
-        connection = self._connect()
         if line.code in self._loaded:  # this transaction locked and read it: as it sees it now
             return self._loaded[line.code][0]
-        version = locking.lock_line(connection, line.code)
+        version = locking.lock_line(self._connect, line.code)
+        connection = self._connect(reads=_CHAIN_TABLES)
         base = _stored_chains.get(connection.engine, {}).get(line.code)
         if base is not None and version is not None and base.version == version:
             return base.view(line)
@@ -379,7 +399,10 @@ class SqlChainRepository(ports.ChainRepository):
                 self._stored[entry.id] = (entry.seq_no, _entry_state(entry))
 
     def save(self, chain: PearlChain) -> None:
-        connection = self._connect()
+        """Writes what changed. The rows of entries that keep their ids, the feed, the
+        sequence changes and the new version are sent later (nothing reads them back before
+        commit); renumbering and new entries go at once, in the order above."""
+        later = self._connect.later
         now = _now()
         dirty = list(chain.dirty.values())
         if not (dirty or chain.feed_dirty or chain.changes):
@@ -395,22 +418,19 @@ class SqlChainRepository(ports.ChainRepository):
             if stored_state != _entry_state(entry):
                 rewritten.append(entry)
         if renumbered:
-            connection.execute(
+            self._connect().execute(
                 sa.update(_ce).where(_ce.c.id.in_([e.id for e in renumbered])).values(seq_no=-_ce.c.id)
             )
         if rewritten:
             rewritten.sort(key=lambda e: e.status is not VehicleStatus.CANCELLED)
-            connection.execute(
-                _ENTRY_UPDATE,
-                [{"row_id": e.id, **_entry_row(e, chain.line_code, now)} for e in rewritten],
-            )
+            later(_ENTRY_UPDATE, [{"row_id": e.id, **_entry_row(e, chain.line_code, now)} for e in rewritten], "chain_entries")
         rewritten_ids = {e.id for e in rewritten}
         only_renumbered = [e for e in renumbered if e.id not in rewritten_ids]
         if only_renumbered:
-            _renumber(connection, only_renumbered, now)
+            _renumber(self._connect(), only_renumbered, now)
         new = [e for e in dirty if e.id is None]
         if new:
-            ids = connection.execute(
+            ids = self._connect().execute(
                 sa.insert(_ce).returning(_ce.c.id, sort_by_parameter_order=True),
                 [_entry_row(e, chain.line_code, now) for e in new],
             ).scalars()
@@ -425,11 +445,11 @@ class SqlChainRepository(ports.ChainRepository):
                 "silence_alerted": chain.feed.silence_alerted,
                 "issued_until": chain.feed.issued_until,
             }
-            connection.execute(upsert(connection, t.line_feeds, ["line_code"], list(feed_row)), feed_row)
-        self._new_version(connection, chain, dirty, reorder=bool(renumbered or new))
+            later(upsert(self._connect.connection, t.line_feeds, ["line_code"], list(feed_row)), [feed_row], "line_feeds")
+        self._new_version(chain, dirty, reorder=bool(renumbered or new))
         if chain.changes:
-            connection.execute(
-                sa.insert(t.sequence_changes).values(plant_code=sa.func.coalesce(_plant_of_line("plant_of_line"), "")),
+            later(
+                _SEQUENCE_CHANGE_INSERT,
                 [
                     {
                         "line_code": c.line,
@@ -448,20 +468,21 @@ class SqlChainRepository(ports.ChainRepository):
                     }
                     for c in chain.changes
                 ],
+                "sequence_changes",
             )
         chain.dirty.clear()
         chain.changes.clear()
         chain.feed_dirty = False
 
-    def _new_version(self, connection: sa.Connection, chain: PearlChain, dirty: list[ChainEntry], reorder: bool) -> None:
+    def _new_version(self, chain: PearlChain, dirty: list[ChainEntry], reorder: bool) -> None:
         """Give the line a new version and keep what it now holds under it: the entries it was
         read with, with the ones just written in their new state. A lent chain keeps the
         entries themselves and comes back at commit; else it is kept now (a rolled-back
         version is never found in the database, so it is never matched)."""
         code = chain.line_code
         self._saved.add(code)
-        version = line_versions.bump(connection, [code], line_versions.CHAIN)[code]
-        cache = _stored_chains.setdefault(connection.engine, {})
+        version = line_versions.bump_later(self._connect, [code], line_versions.CHAIN)[code]
+        cache = _stored_chains.setdefault(self._connect.engine, {})
         loaded, base = self._loaded.get(code, (None, None))
         if loaded is not chain or base is None:
             cache.pop(code, None)  # not a chain read whole from here: read it again next time
@@ -475,7 +496,7 @@ class SqlChainRepository(ports.ChainRepository):
             entries[entry.id] = entry if lent else _copy(entry)
             stored[entry.id] = self._stored[entry.id]
         feed = chain.feed if chain.feed_dirty else base.feed
-        base = _StoredChain(version, entries, replace(feed), stored, None if reorder or not lent else base.ordered)
+        base = _StoredChain(version, entries, replace(feed), stored, None if reorder or not lent else base.ordered, chain if lent else None)
         if lent:
             self._lent[code] = base
         else:
@@ -567,25 +588,26 @@ class SqlCallOffRepository(ports.CallOffRepository):
         self.add_all([calloff])
 
     def add_all(self, calloffs: Sequence[CallOff]) -> None:
-        """Two statements whatever the number of call-offs: the heads, then every line."""
+        """Two statements whatever the number of call-offs, sent later: the heads, then every
+        line (the lines get their ids when they are sent)."""
         if not calloffs:
             return
-        connection = self._connect()
-        connection.execute(
+        later = self._connect.later
+        later(
             _CALLOFF_INSERT,
             [
                 {"number": co.number, "supplier": co.supplier, "unloading_point": co.unloading_point, "line_code": co.line, "issued_at": co.issued_at}
                 for co in calloffs
             ],
+            "calloffs",
         )
         lines = [line for co in calloffs for line in co.lines]
-        if lines:
-            ids = connection.execute(
-                _CALLOFF_LINE_INSERT,
-                [_line_row(line) for line in lines],
-            ).scalars().all()
+
+        def numbered(ids: list[Any]) -> None:
             for line, line_id in zip(lines, ids, strict=True):
                 line.id = line_id
+
+        later(_CALLOFF_LINE_INSERT, [_line_row(line) for line in lines], "calloff_lines", returned=numbered)
 
     def get(self, number: str) -> CallOff:
         connection = self._connect()
@@ -611,11 +633,12 @@ class SqlCallOffRepository(ports.CallOffRepository):
 
     def save_lines(self, lines: Iterable[CallOffLine]) -> None:
         lines = list(lines)
+        connection = self._connect()  # lines added in this transaction get their ids
         unsaved = [f"{ln.number} {ln.order_id}/{ln.family}" for ln in lines if ln.id is None]
         if unsaved:
             raise ValueError(f"call-off lines never added cannot be saved: {', '.join(unsaved)}")
         if lines:
-            self._connect().execute(
+            connection.execute(
                 sa.update(_cl).where(_cl.c.id == sa.bindparam("row_id")),
                 [{"row_id": ln.id, **_line_row(ln)} for ln in lines],
             )
@@ -695,6 +718,11 @@ def _counts_any_of(dialect: str) -> sa.ColumnElement[bool]:
 _CALL_UPDATE = sa.update(_sc).where(_sc.c.id == sa.bindparam("row_id"))
 
 
+def _numbered(thing: Any, ids: list[Any]) -> None:
+    """Give ``thing`` the id the database gave its row."""
+    (thing.id,) = ids
+
+
 class SqlSummarizedCallRepository(ports.SummarizedCallRepository):
     def __init__(self, connect: Connect) -> None:
         self._connect = connect
@@ -763,16 +791,17 @@ class SqlSummarizedCallRepository(ports.SummarizedCallRepository):
         return stored
 
     def save(self, calls: Iterable[SummarizedCall]) -> None:
-        connection = self._connect()
+        """Sent later: stored calls by id, new ones as an upsert on their window (they get
+        their ids when it is sent)."""
+        later = self._connect.later
         calls = list(calls)
-        stored = [c for c in calls if c.id is not None]
-        if stored:
-            connection.execute(_CALL_UPDATE, [{"row_id": c.id, **_call_row(c)} for c in stored])
+        later(_CALL_UPDATE, [{"row_id": c.id, **_call_row(c)} for c in calls if c.id is not None], "summarized_calls")
         for call in calls:
             if call.id is None:  # a new call, or one more object for a stored window: it replaces it
                 key = ["line_code", "family", "part_number", "window_start"]
                 row = _call_row(call)
-                call.id = connection.execute(upsert(connection, _sc, key, list(row), returning=["id"]), row).scalar_one()
+                later(upsert(self._connect.connection, _sc, key, list(row), returning=["id"]), [row], "summarized_calls",
+                      returned=functools.partial(_numbered, call))
 
     def list(self, line: str | None = None, supplier: str | None = None) -> list[SummarizedCall]:
         connection = self._connect()
@@ -817,10 +846,11 @@ class SqlAlertRepository(ports.AlertRepository):
         self._connect = connect
 
     def add(self, alert: Alert) -> None:
+        """Sent later; the alert gets its id when it is sent."""
         severity = alert.severity.value if alert.severity is not None else None
-        alert.id = self._connect().execute(
+        self._connect.later(
             _ALERT_INSERT,
-            {
+            [{
                 "kind": alert.kind.value,
                 "severity": severity,
                 "line_code": alert.line,
@@ -831,8 +861,10 @@ class SqlAlertRepository(ports.AlertRepository):
                 "raised_at": alert.raised_at,
                 "acknowledged_at": alert.acknowledged_at,
                 "acknowledged_by": alert.acknowledged_by,
-            },
-        ).scalar_one()
+            }],
+            "alerts",
+            returned=functools.partial(_numbered, alert),
+        )
 
     def list(self, where: ports.AlertFilter) -> list[Alert]:
         query = sa.select(_al).order_by(_al.c.id.desc())
@@ -869,10 +901,6 @@ class SqlAlertRepository(ports.AlertRepository):
 _ob = t.outbox
 
 
-def _plant_of_line(param: str) -> sa.ScalarSelect[Any]:
-    return sa.select(t.lines.c.plant_code).where(t.lines.c.code == sa.bindparam(param, type_=sa.String)).scalar_subquery()
-
-
 _OUTBOX_INSERT = sa.insert(_ob).values(
     plant_code=sa.func.coalesce(sa.bindparam("plant", type_=sa.String), _plant_of_line("line"), "")
 )
@@ -887,16 +915,16 @@ class SqlOutbox(ports.Outbox):
         self.add_all([(topic, key, payload)], at)
 
     def add_all(self, messages: Sequence[tuple[str, str, dict[str, Any]]], at: datetime) -> None:
-        """One statement for all of them; ids follow the order given."""
-        if messages:
-            self._connect().execute(
-                _OUTBOX_INSERT,
-                [
-                    {"topic": topic, "key": key, "payload": payload, "created_at": at, "published_at": None, "attempts": 0,
-                     "plant": payload.get("plant"), "line": payload.get("line")}
-                    for topic, key, payload in messages
-                ],
-            )
+        """One statement for all of them, sent later; ids follow the order given."""
+        self._connect.later(
+            _OUTBOX_INSERT,
+            [
+                {"topic": topic, "key": key, "payload": payload, "created_at": at, "published_at": None, "attempts": 0,
+                 "plant": payload.get("plant"), "line": payload.get("line")}
+                for topic, key, payload in messages
+            ],
+            "outbox",
+        )
 
     def pending(self, limit: int = 100) -> list[ports.OutboxMessage]:
         """Claims the messages for this transaction: concurrent relays get other ones."""

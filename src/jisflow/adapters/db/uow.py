@@ -26,6 +26,7 @@ from jisflow.adapters.db import inventory_repositories as inv_repos
 from jisflow.adapters.db import locking
 from jisflow.adapters.db import repositories as repos
 from jisflow.adapters.db import tenancy
+from jisflow.adapters.db.writes import Transaction
 from jisflow.services import unit_of_work as ports
 
 
@@ -34,10 +35,11 @@ class SqlUnitOfWork(ports.AbstractUnitOfWork):
         super().__init__()
         self.engine = engine
         self._connection: sa.Connection | None = None
+        self._transaction = Transaction()
         self._open_repositories()
 
     def _open_repositories(self) -> None:
-        connect = self._active_connection
+        connect = self._transaction
         self.plants = repos.SqlPlantRepository(connect)
         self.chains = repos.SqlChainRepository(connect)
         self.calloffs = repos.SqlCallOffRepository(connect)
@@ -63,6 +65,8 @@ class SqlUnitOfWork(ports.AbstractUnitOfWork):
             raise RuntimeError("the unit of work is already in a `with` block; it does not nest")
         super().__enter__()
         self._connection = self.engine.connect()
+        self._transaction = Transaction()
+        self._transaction.connection = self._connection
         self._open_repositories()
         tenancy.set_tenant(self._connection, self.tenant)
         return self
@@ -72,6 +76,8 @@ class SqlUnitOfWork(ports.AbstractUnitOfWork):
             super().__exit__(*args)
         finally:
             if self._connection is not None:
+                self._transaction.discard()
+                self._transaction.connection = None
                 self._connection.close()
                 self._connection = None
         lost = locking.contention(args[1]) if len(args) > 1 and args[1] is not None else None
@@ -81,11 +87,12 @@ class SqlUnitOfWork(ports.AbstractUnitOfWork):
     def _commit(self) -> None:
         connection = self._active_connection()
         transaction = connection.get_transaction()
-        connection.commit()
+        self._transaction.flush(commit=connection.commit)  # the waiting writes travel with the COMMIT
         tenancy.committed(connection, transaction)  # the tenant set in it now stays with the connection
         self.chains.committed()
 
     def _rollback(self) -> None:
         self.chains.rolled_back()
+        self._transaction.discard()
         if self._connection is not None:
             self._connection.rollback()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from jisflow.adapters.memory import MemoryStore, MemoryUnitOfWork
 from jisflow.adapters.plant_file import load_plant_file
 from jisflow.bootstrap import bootstrap
 from jisflow.domain.alerts import AlertKind
@@ -335,6 +336,171 @@ def test_the_reservations_follow_every_kind_of_chain_change_as_a_fresh_explosion
     if jf.uow.__class__.__name__ == "SqlUnitOfWork":  # the next sync starts from what the last one left
         with jf.uow:
             assert inv._LINE_SYNCS["L1"].stored is jf.uow.inventory.line_reservations("L1")
+
+
+class _Twin:
+    """The same commands on the app under test, whose reservation sync starts from what the
+    last one left, and on a reference app on the in-memory store whose sync starts afresh
+    every time (every vehicle compared with every reservation)."""
+
+    def __init__(self, app, now: datetime) -> None:
+        definition = load_plant_file(PLANT)
+        self.app = app
+        self.reference = bootstrap(MemoryUnitOfWork(MemoryStore()), clock=SimulatedClock(now), publisher=MemoryPublisher())
+        self.reference.bus.handle(c.LoadPlant(definition.plant, definition.data))
+        self.syncs: dict = {}  # the app's own memory of its last syncs (both apps name line L1)
+        self.handle(
+            inv.RegisterItems((Item("DOC-1", "Vehicle documents"), Item("BOLT-6", "Bolt M6"))), app=False,
+        )
+        self.handle(inv.AddLocations((Location("WH", LocationKind.WAREHOUSE, "Warehouse"), Location("WH-A1", LocationKind.BIN, "Bin A1", "WH"))), app=False)
+        self.set_clock(now)
+
+    def set_clock(self, now: datetime) -> None:
+        self.app.clock.set(now)
+        self.reference.clock.set(now)
+
+    def handle(self, command, app: bool = True) -> None:
+        if app:
+            inv._LINE_SYNCS.clear()
+            inv._LINE_SYNCS.update(self.syncs)
+            self.app.bus.handle(command)
+            self.syncs = dict(inv._LINE_SYNCS)
+        inv._LINE_SYNCS.clear()
+        self.reference.bus.handle(command)
+        inv._LINE_SYNCS.clear()
+
+    def change_chain_unannounced(self, change) -> None:
+        """Change both chains in a transaction that publishes nothing (as if done elsewhere)."""
+        for app in (self.app, self.reference):
+            with app.uow:
+                plant = app.uow.plants.of_line("L1")
+                chain = app.uow.chains.get(plant.line("L1"))
+                change(chain, app.clock.now())
+                app.uow.chains.save(chain)
+                app.uow.commit()
+
+    def next_time(self) -> datetime:
+        """When the reference chain expects its next vehicle."""
+        with self.reference.uow:
+            chain = self.reference.uow.chains.get(self.reference.uow.plants.of_line("L1").line("L1"))
+            return chain.next_broadcast_time(self.reference.clock.now())
+
+    def planned(self, index: int) -> str:
+        with self.reference.uow:
+            return self.reference.uow.chains.get(self.reference.uow.plants.of_line("L1").line("L1")).planned()[index].order_id
+
+    def other_trim(self, order_id: str) -> dict[str, str]:
+        """Options that give the vehicle the other trim (and so other seats)."""
+        with self.reference.uow:
+            vehicle = self.reference.uow.chains.get(self.reference.uow.plants.of_line("L1").line("L1")).get(order_id).vehicle
+        return {"trim": "LUX" if vehicle.options["trim"] == "BASE" else "BASE"}
+
+    @staticmethod
+    def stored(app) -> list[tuple]:
+        with app.uow:
+            found = app.uow.inventory.reservations(line="L1", live_only=False)
+        return sorted((r.item, r.order_id, r.family, r.seq_no, r.need_time, r.quantity, r.filled, r.consumed_at) for r in found)
+
+    def same(self) -> int:
+        mine, reference = self.stored(self.app), self.stored(self.reference)
+        assert mine == reference
+        return len(mine)
+
+
+def test_the_reservations_after_each_change_are_exactly_those_a_sync_from_scratch_leaves(jf, monkeypatch):
+    """Broadcasts on time (only the broadcast vehicles are compared then), in pairs, late,
+    after a pause, across the lunch break and out of order; chain changes, also of broadcast
+    vehicles and unannounced ones; backflushes and receipts."""
+    shortcuts = []
+    compare = inv._delta_of_broadcasts
+
+    def counted(*args):
+        found = compare(*args)
+        shortcuts.append(found is not None)
+        return found
+
+    monkeypatch.setattr(inv, "_delta_of_broadcasts", counted)
+    start = datetime(2026, 12, 7, 10, 30, tzinfo=timezone.utc)  # 11:30 in Berlin: lunch at 12:00
+    twin = _Twin(jf, start)
+    twin.handle(inv.RegisterItems((Item("SEAT-C", "Cloth seats"), Item("SEAT-L", "Leather seats"), Item("ROOF-G", "Glass roof"))))
+    for item, quantity in (("BOLT-6", 600), ("DOC-1", 5), ("SEAT-C", 3), ("SEAT-L", 2), ("ROOF-G", 1)):
+        twin.handle(inv.ReceiveStock(item, "WH-A1", quantity))
+    specs = [("CITY", "BASE", "CLOSED"), ("TOURER", "LUX", "GLASS"), ("CITY", "LUX", "CLOSED"), ("TOURER", "BASE", "GLASS")]
+    rows = tuple(
+        c.SequenceRow(f"row {i + 2}", Vehicle(f"V{i + 1:04d}", model, {"trim": trim, "roof": roof}))
+        for i, (model, trim, roof) in enumerate(specs[i * 7 % 4] for i in range(40))
+    )
+    twin.handle(c.ImportSequence("L1", rows))
+    checked = twin.same()
+
+    def on_time(count: int = 1) -> None:
+        at = twin.next_time()
+        twin.set_clock(at)
+        twin.handle(c.BroadcastNext("L1", count=count, at=at))
+
+    def late(by: timedelta) -> None:
+        at = twin.next_time() + by
+        twin.set_clock(at)
+        twin.handle(c.BroadcastNext("L1", at=at))
+
+    def change(command) -> None:
+        twin.set_clock(twin.app.clock.now() + timedelta(seconds=20))
+        twin.handle(command)
+
+    def renumber(chain, now: datetime) -> None:
+        """The same vehicles in the same order, some under new numbers: a vehicle inserted
+        moves its successors up one number, and is cancelled again."""
+        chain.insert(Vehicle("V0098", "CITY", {"trim": "BASE", "roof": "CLOSED"}), now=now, after=chain.planned()[3].order_id, override=True)
+        chain.cancel("V0098", now=now, override=True)
+
+    steps = [
+        lambda: late(timedelta(0)),  # the first: expected now
+        *[lambda: on_time()] * 4,
+        lambda: on_time(2),
+        lambda: late(timedelta(seconds=20)),  # within half a takt: the stored times stay
+        *[lambda: on_time()] * 3,
+        lambda: late(timedelta(minutes=4)),  # every expected time moves
+        *[lambda: on_time()] * 6,  # into the lunch break and out of it
+        lambda: twin.set_clock(twin.app.clock.now() + timedelta(minutes=9)),  # a pause: the line waits
+        lambda: twin.handle(c.BroadcastNext("L1", at=twin.app.clock.now())),
+        lambda: on_time(),
+        lambda: twin.handle(c.BroadcastVehicle("L1", twin.planned(2), at=twin.next_time())),  # out of order: a gap
+        lambda: on_time(),
+        lambda: change(c.ChangeVehicleSpec("L1", order_id=twin.planned(5), options=twin.other_trim(twin.planned(5)), override=True)),
+        lambda: on_time(),
+        lambda: change(c.ChangeVehicleSpec("L1", order_id="V0003", options=twin.other_trim("V0003"), override=True)),  # broadcast already
+        lambda: on_time(),
+        lambda: change(c.MoveVehicle("L1", order_id=twin.planned(12), before=twin.planned(3), override=True)),
+        lambda: on_time(),
+        lambda: change(c.SwapVehicles("L1", first=twin.planned(4), second=twin.planned(6), override=True)),
+        lambda: on_time(),
+        lambda: change(c.InsertVehicle("L1", vehicle=Vehicle("V0099", "TOURER", {"trim": "LUX", "roof": "GLASS"}), after=twin.planned(2), override=True)),
+        lambda: on_time(),
+        lambda: change(c.CancelVehicle("L1", order_id=twin.planned(3), override=True)),
+        lambda: change(c.CancelVehicle("L1", order_id="V0004", override=True)),  # broadcast already
+        lambda: on_time(),
+        lambda: twin.handle(inv.BackflushVehicle("L1", "V0001")),
+        lambda: twin.handle(inv.BackflushVehicle("L1", twin.planned(0))),  # built before its broadcast
+        lambda: on_time(),
+        lambda: on_time(),
+        lambda: twin.handle(inv.BackflushDue("L1", until=twin.app.clock.now())),
+        lambda: twin.handle(inv.ReceiveStock("SEAT-L", "WH-A1", 3)),
+        lambda: on_time(),
+        lambda: twin.change_chain_unannounced(lambda chain, now: chain.swap(chain.planned()[1].order_id, chain.planned()[2].order_id, now=now, override=True)),
+        lambda: on_time(),
+        lambda: twin.change_chain_unannounced(lambda chain, now: chain.broadcast(chain.planned()[0].order_id, now)),
+        lambda: on_time(),
+        lambda: twin.change_chain_unannounced(renumber),
+        lambda: on_time(),
+        *[lambda: on_time()] * 3,
+    ]
+    for step in steps:
+        step()
+        checked += twin.same()
+    assert checked > 1000, "many demand lines compared"
+    if jf.uow.__class__.__name__ == "SqlUnitOfWork":  # it keeps the line's reservations between syncs
+        assert shortcuts.count(True) >= 15, "most broadcasts compared only the broadcast vehicles"
+        assert shortcuts.count(False) >= 5, "the others compared every vehicle"
 
 
 def test_a_broadcast_a_little_late_keeps_the_stored_need_times_and_a_later_one_moves_them(jf):

@@ -671,3 +671,119 @@ def test_a_resequence_reuses_the_tail_numbers_and_leaves_the_frozen_head_alone()
     assert [numbers(pearl_chain)[o] for o in head + new_tail] == [1, 2, 3, 4, 5, 6]
     assert change.kind is ChangeKind.RESEQUENCE and not change.in_frozen_zone
     assert pearl_chain.resequence(new_tail, now=at(8)) is None
+
+
+# ---------------------------------------------------------------------- the basis of the planned times
+def test_broadcasts_on_their_takt_keep_every_other_planned_vehicle_at_its_expected_time_across_a_break():
+    pearl_chain = open_chain(30)
+    now = at(9, 50)  # the coffee break begins at 10:00
+    basis = pearl_chain.planned_basis(now)
+    for _ in range(15):
+        expected = pearl_chain.planned_broadcast_times(now)
+        head = pearl_chain.planned()[0].order_id
+        now = expected.pop(head)
+        pearl_chain.broadcast(head, now)
+        after = pearl_chain.planned_basis_after(basis, 1, now)
+        assert after == pearl_chain.planned_basis(now)
+        assert pearl_chain.planned_broadcast_times(now) == expected
+        basis = after
+    assert now >= at(10, 30), "the broadcasts crossed the break"
+
+
+def test_two_broadcasts_on_their_takts_are_two_vehicles_gone_from_the_basis():
+    pearl_chain = open_chain(10)
+    basis = pearl_chain.planned_basis(NOW)
+    expected = pearl_chain.planned_broadcast_times(NOW)
+    pearl_chain.broadcast("V01", expected["V01"])
+    pearl_chain.broadcast("V02", expected["V02"])
+    assert pearl_chain.planned_basis_after(basis, 2, expected["V02"]) == pearl_chain.planned_basis(expected["V02"])
+    assert pearl_chain.planned_basis_after(basis, 1, expected["V02"]) is None
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda pc, t: pc.broadcast("V01", t + TAKT / 4), id="late broadcast"),
+        pytest.param(lambda pc, t: pc.broadcast("V03", t), id="broadcast out of order"),
+        pytest.param(lambda pc, t: (pc.broadcast("V01", t), pc.swap("V04", "V05", now=t)), id="swap"),
+        pytest.param(lambda pc, t: (pc.broadcast("V01", t), pc.move("V07", before="V03", now=t)), id="move"),
+        pytest.param(lambda pc, t: (pc.broadcast("V01", t), pc.change_spec("V05", now=t, model="B")), id="spec change"),
+        pytest.param(
+            lambda pc, t: (pc.broadcast("V01", t), pc.insert(vehicle("V99"), after="V03", now=t), pc.cancel("V99", now=t)),
+            id="renumbered",
+        ),
+    ],
+)
+def test_a_change_beyond_the_broadcast_of_the_head_on_its_takt_gives_no_basis(change):
+    pearl_chain = open_chain(10)
+    basis = pearl_chain.planned_basis(NOW)
+    first = pearl_chain.next_broadcast_time(NOW)
+    change(pearl_chain, first)
+    assert pearl_chain.planned_basis_after(basis, 1, first) is None
+
+
+def test_a_line_waiting_past_the_expected_time_gives_no_basis():
+    pearl_chain = open_chain(5)
+    pearl_chain.broadcast("V01", NOW)
+    basis = pearl_chain.planned_basis(NOW)
+    assert pearl_chain.planned_basis_after(basis, 0, NOW + TAKT) == basis  # still expected then
+    assert pearl_chain.planned_basis_after(basis, 0, NOW + 2 * TAKT) is None  # the line waits: every time moves
+
+
+_STEPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("on time"), st.integers(0, 0)),
+        st.tuples(st.just("late"), st.integers(1, 600)),
+        st.tuples(st.just("out of order"), st.integers(1, 5)),
+        st.tuples(st.just("wait"), st.integers(1, 900)),
+        st.tuples(st.just("swap"), st.integers(0, 5)),
+        st.tuples(st.just("move"), st.integers(0, 5)),
+        st.tuples(st.just("spec"), st.integers(0, 5)),
+        st.tuples(st.just("cancel"), st.integers(0, 5)),
+        st.tuples(st.just("insert"), st.integers(0, 5)),
+    ),
+    max_size=6,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(start=st.integers(0, 16 * 60), steps=_STEPS, gone=st.integers(0, 3))
+def test_a_basis_after_changes_is_given_only_when_every_remaining_vehicle_keeps_its_expected_time(start, steps, gone):
+    pearl_chain = open_chain(20)
+    now = at(6) + timedelta(minutes=start)
+    basis = pearl_chain.planned_basis(now)
+    before = pearl_chain.planned_broadcast_times(now)
+    inserted = 0
+    for kind, k in steps:
+        planned = planned_ids(pearl_chain)
+        if len(planned) < 8:
+            break
+        expected = pearl_chain.next_broadcast_time(now)
+        if kind in ("on time", "late"):
+            now = expected + timedelta(seconds=k)
+            pearl_chain.broadcast(planned[0], now)
+        elif kind == "out of order":
+            now = expected
+            pearl_chain.broadcast(planned[k], now)
+        elif kind == "wait":
+            now += timedelta(seconds=k)
+        elif kind == "swap":
+            pearl_chain.swap(planned[k], planned[k + 1], now=now)
+        elif kind == "move":
+            pearl_chain.move(planned[k], after=planned[k + 2], now=now)
+        elif kind == "spec":
+            pearl_chain.change_spec(planned[k], now=now, model="B" if pearl_chain.get(planned[k]).vehicle.model == "A" else "A")
+        elif kind == "cancel":
+            pearl_chain.cancel(planned[k], now=now)
+        else:
+            inserted += 1
+            pearl_chain.insert(vehicle(f"W{inserted:02d}"), before=planned[k], now=now)
+    after = pearl_chain.planned_basis_after(basis, gone, now)
+    if after is not None:
+        assert after == pearl_chain.planned_basis(now)
+        assert [e.vehicle for e in pearl_chain.planned()] == list(basis.vehicles[gone:])
+        assert [e.seq_no for e in pearl_chain.planned()] == list(basis.seq_nos[gone:])
+        kept = list(before.items())[gone:]
+        assert list(pearl_chain.planned_broadcast_times(now).items()) == kept
+    else:
+        assert not (gone == len(steps) and all(kind == "on time" for kind, _ in steps)), "broadcasts on their takt alone keep the basis"

@@ -147,6 +147,18 @@ class LineFeedState:
     issued_until: datetime | None = None  # lead-time calls were issued for issue points up to here
 
 
+@dataclass(frozen=True, slots=True)
+class PlannedBasis:
+    """What the expected broadcast times of a chain's planned vehicles follow from: the
+    expected time of the first one (None when nothing is planned) and the planned vehicles,
+    their objects and numbers, in chain order. The vehicle ``i`` places behind the first is
+    expected ``i`` takts of working time after it."""
+
+    first: datetime | None
+    vehicles: tuple[Vehicle, ...]
+    seq_nos: tuple[int, ...]
+
+
 def unroll(rolling_no: int, reference_seq_no: int, modulus: int) -> int:
     """The smallest internal number above ``reference_seq_no`` whose rolling number is
     ``rolling_no``.
@@ -284,6 +296,39 @@ class PearlChain:
         start = first_above(after) if after is not None else 0
         stop = first_above(until)
         return [(self._planned[i], time_at(i)) for i in range(start, stop)]
+
+    def planned_basis(self, now: datetime) -> PlannedBasis:
+        """The basis of the planned vehicles' expected times at ``now``."""
+        planned = self._planned
+        first = self.next_broadcast_time(now) if planned else None
+        return PlannedBasis(first, tuple([e.vehicle for e in planned]), tuple([e.seq_no for e in planned]))
+
+    def planned_basis_after(self, before: PlannedBasis, gone: int, now: datetime) -> PlannedBasis | None:
+        """The basis of the planned vehicles at ``now`` when they are those of ``before`` but
+        its first ``gone`` (equal vehicles under the same numbers, in the same order) and each
+        is expected when ``before`` expected it: the first now is expected ``gone`` takts after
+        ``before``'s first. None when anything differs (cheap checks first)."""
+        planned = self._planned
+        count = len(before.vehicles) - gone
+        if gone < 0 or count < 0 or len(planned) != count:
+            return None
+        if not planned:
+            return PlannedBasis(None, (), ())
+        assert before.first is not None
+        first = self.next_broadcast_time(now)
+        expected = before.first
+        next_takt, takt = self.line.calendar.next_takt, self.line.takt
+        for _ in range(gone):
+            expected = next_takt(expected, takt)
+        if first != expected:
+            return None
+        seq_nos = tuple([e.seq_no for e in planned])
+        if seq_nos != before.seq_nos[gone:]:
+            return None
+        vehicles = tuple([e.vehicle for e in planned])
+        if vehicles != before.vehicles[gone:]:  # the same objects, mostly: compared by identity first
+            return None
+        return PlannedBasis(first, vehicles, seq_nos)
 
     def broadcast_time_of(self, entry: ChainEntry, now: datetime) -> datetime:
         """Actual broadcast time, or the expected one for a planned vehicle."""

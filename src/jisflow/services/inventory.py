@@ -54,7 +54,7 @@ from jisflow.domain.purchasing import (
     plan,
     scan_card,
 )
-from jisflow.domain.sequence import PearlChain, Vehicle, VehicleStatus
+from jisflow.domain.sequence import PearlChain, PlannedBasis, Vehicle, VehicleStatus
 from jisflow.domain.transport import ShipmentState, expected_receipts, shipment_parts
 from jisflow.services.audit import SYSTEM, AuditEntry, changes
 from jisflow.services.clock import Clock
@@ -559,9 +559,10 @@ def line_demand(plant: Plant, chain: PearlChain, items: Iterable[str], now: date
 class _LineSync:
     """What the last reservation sync of a line left in this process: the line's stored
     reservations as the repository handed them out after it (the same object later means
-    nothing changed them since), and each vehicle's demand lines with the number, time and
-    vehicle they were computed from. The reservations equal those lines, but for the consumed
-    ones, which a sync never changes."""
+    nothing changed them since), each vehicle's demand lines with the number, time and
+    vehicle they were computed from, and the basis of the planned vehicles' expected times
+    then. The reservations equal those lines, but for the consumed ones, which a sync never
+    changes."""
 
     plant: Plant
     wanted: frozenset[str]
@@ -569,6 +570,7 @@ class _LineSync:
     consumed: frozenset[_Key]
     built: frozenset[str]
     vehicles: dict[str, tuple[int, datetime, Vehicle, _DemandLines]]
+    basis: PlannedBasis
 
 
 _LINE_SYNCS: dict[str, _LineSync] = {}
@@ -654,30 +656,89 @@ def _delta_since(
             if retimed is not None:
                 vehicles[order_id] = retimed
                 continue
-        lines = walk.lines(order_id, seq_no, at, vehicle)
-        old = dict(was[3]) if was is not None else {}
-        kept: list = []  # the vehicle's lines as they are stored once this sync is in
-        for key, want in lines or ():
-            before = old.pop(key, None)
-            if key in consumed or before is None:
-                if before is None and key not in consumed:
-                    added.append(want)
-                kept.append((key, want))
-            elif _differs(before, want, walk.tolerance):
-                changed.append(want)
-                kept.append((key, want))
-                if before.item != want.item:
-                    released.append(before)  # from the stock of its old item
-            else:
-                kept.append((key, before))  # close enough: the stored line stays as it is
-        if lines is None:
-            vehicles.pop(order_id, None)
-        else:
-            vehicles[order_id] = (seq_no, at, vehicle, tuple(kept))
-        released.extend(r for k, r in old.items() if k not in consumed)
+        _compare_vehicle(walk, vehicles, consumed, order_id, seq_no, at, vehicle, added, changed, released)
     for order_id in vehicles.keys() - seen:  # cancelled, or no longer in the chain
         released.extend(r for k, r in vehicles.pop(order_id)[3] if k not in consumed)
     return added, changed, released, vehicles
+
+
+def _delta_of_broadcasts(
+    walk: _DemandWalk, last: _LineSync, broadcast: Sequence[str],
+) -> tuple[list[Reservation], list[Reservation], list[Reservation], dict, PlannedBasis] | None:
+    """The same as ``_delta_since`` when the chain changed only by the broadcast of these
+    vehicles since the last sync: when they were the head of the planned vehicles then and
+    every other planned vehicle is still the same vehicle under the same number, expected when
+    it was (the line kept its takt), only the broadcast ones are compared; with the basis of
+    the planned times as this sync leaves them. None when that is not so (every vehicle is
+    to be compared).
+
+    The broadcast vehicles only change by a cancel or a spec change, which run a sync of
+    their own; the planned ones are checked against the basis of the last sync."""
+    gone = tuple(dict.fromkeys(broadcast))
+    head = last.basis.vehicles[: len(gone)]
+    if len(head) != len(gone) or {v.order_id for v in head} != set(gone):
+        return None
+    chain = walk.chain
+    entries = []
+    for order_id in gone:
+        entry = chain.find(order_id)
+        if entry is None or entry.status is not VehicleStatus.BROADCAST or entry.broadcast_at is None:
+            return None
+        entries.append(entry)
+    entries.sort(key=lambda e: e.seq_no)  # in chain order, as a walk of the chain meets them
+    basis = chain.planned_basis_after(last.basis, len(gone), walk.now)
+    if basis is None:
+        return None
+    vehicles, consumed, built = last.vehicles, last.consumed, last.built
+    added: list[Reservation] = []
+    changed: list[Reservation] = []
+    released: list[Reservation] = []
+    for entry in entries:
+        vehicle, order_id, seq_no, at = entry.vehicle, entry.order_id, entry.seq_no, entry.broadcast_at
+        if order_id in built:
+            continue
+        was = vehicles.get(order_id)
+        if was is not None and was[2] is vehicle and was[0] == seq_no:
+            if was[1] == at:
+                continue
+            retimed = _retimed(walk, was, at, consumed, changed)
+            if retimed is not None:
+                vehicles[order_id] = retimed
+                continue
+        _compare_vehicle(walk, vehicles, consumed, order_id, seq_no, at, vehicle, added, changed, released)
+    return added, changed, released, vehicles, basis
+
+
+def _compare_vehicle(
+    walk: _DemandWalk, vehicles: dict[str, tuple[int, datetime, Vehicle, _DemandLines]], consumed: frozenset[_Key],
+    order_id: str, seq_no: int, at: datetime, vehicle: Vehicle,
+    added: list[Reservation], changed: list[Reservation], released: list[Reservation],
+) -> None:
+    """Explode one vehicle again and compare its lines with those it last stored: new lines
+    to ``added``, lines to write again to ``changed``, lines it no longer has (or that moved
+    to another item) to ``released``; ``vehicles`` keeps what it stores then."""
+    was = vehicles.get(order_id)
+    lines = walk.lines(order_id, seq_no, at, vehicle)
+    old = dict(was[3]) if was is not None else {}
+    kept: list = []  # the vehicle's lines as they are stored once this sync is in
+    for key, want in lines or ():
+        before = old.pop(key, None)
+        if key in consumed or before is None:
+            if before is None and key not in consumed:
+                added.append(want)
+            kept.append((key, want))
+        elif _differs(before, want, walk.tolerance):
+            changed.append(want)
+            kept.append((key, want))
+            if before.item != want.item:
+                released.append(before)  # from the stock of its old item
+        else:
+            kept.append((key, before))  # close enough: the stored line stays as it is
+    if lines is None:
+        vehicles.pop(order_id, None)
+    else:
+        vehicles[order_id] = (seq_no, at, vehicle, tuple(kept))
+    released.extend(r for k, r in old.items() if k not in consumed)
 
 
 def _retimed(
@@ -717,15 +778,19 @@ def sync_reservations(cmd: SyncReservations, uow: AbstractUnitOfWork, clock: Clo
     return outcome
 
 
-def sync_line(uow: AbstractUnitOfWork, line_code: str, now: datetime) -> tuple[Outcome, set[str]]:
+def sync_line(
+    uow: AbstractUnitOfWork, line_code: str, now: datetime, broadcast: Sequence[str] | None = None,
+) -> tuple[Outcome, set[str]]:
     """Bring the line's reservations in step with its pearl chain, inside the caller's
     transaction; returns the outcome and the items whose reservations changed (to be
-    projected again once it commits).
+    projected again once it commits). ``broadcast``: the vehicles whose broadcast is all
+    that changed the chain since it was last synced, when the caller knows it.
 
     It starts from what the last sync of the line in this process left, while the line's
     reservations are unchanged since (the repository hands out the same object): then only
-    the vehicles whose number, expected time or spec moved are compared; else every vehicle
-    with every reservation."""
+    the vehicles whose number, expected time or spec moved are compared (only the
+    ``broadcast`` ones, when they were the head of the planned vehicles and the others are
+    still expected when they were); else every vehicle with every reservation."""
     last = _LINE_SYNCS.pop(line_code, None)
     plant = uow.plants.of_line(line_code)
     items = uow.inventory.items()
@@ -735,9 +800,14 @@ def sync_line(uow: AbstractUnitOfWork, line_code: str, now: datetime) -> tuple[O
         return Outcome(applied=False), set()
     chain = uow.chains.view(plant.line(line_code))
     walk = _DemandWalk(plant, chain, wanted, now)
+    basis: PlannedBasis | None = None
     if last is not None and last.plant is plant and last.wanted == wanted and last.stored is stored and len(stored):
-        added, changed, released, vehicles = _delta_since(walk, last)  # (an empty tuple is one shared object)
         consumed, built = last.consumed, last.built
+        found = _delta_of_broadcasts(walk, last, broadcast) if broadcast else None
+        if found is not None:
+            added, changed, released, vehicles, basis = found
+        else:
+            added, changed, released, vehicles = _delta_since(walk, last)  # (an empty tuple is one shared object)
     else:
         known = last.vehicles if last is not None and last.plant is plant and last.wanted == wanted else {}
         added, changed, released, consumed, built, vehicles = _delta_full(walk, stored, known)
@@ -758,7 +828,7 @@ def sync_line(uow: AbstractUnitOfWork, line_code: str, now: datetime) -> tuple[O
         uow.audit.append(changes(uow.actor, now, "reservations.synced", "reservations", before, after))
         save_stock(uow, stocks.values())
         stored = uow.inventory.line_reservations(line_code)  # as this transaction leaves them
-    state = _LineSync(plant, wanted, stored, consumed, built, vehicles)
+    state = _LineSync(plant, wanted, stored, consumed, built, vehicles, basis if basis is not None else chain.planned_basis(now))
     uow.on_commit(lambda: _LINE_SYNCS.__setitem__(line_code, state))
     return outcome, touched
 
@@ -769,7 +839,9 @@ def sync_after_chain_change(events: list[Event], uow: AbstractUnitOfWork, clock:
     again once it commits."""
     now = clock.now()
     for line_code in dict.fromkeys(e.line for e in events):  # type: ignore[attr-defined]
-        _, touched = sync_line(uow, line_code, now)
+        mine = [e for e in events if e.line == line_code]  # type: ignore[attr-defined]
+        broadcast = [e.order_id for e in mine] if all(type(e) is VehicleBroadcast for e in mine) else None
+        _, touched = sync_line(uow, line_code, now, broadcast)
         if touched:
             uow.follow_up(ReprojectItems(tuple(sorted(touched)), at=now))
 

@@ -108,7 +108,7 @@ class SqlInventoryRepository(InventoryRepository):
         c.execute(t.balances.insert(), [{"item_code": i.code, "on_hand": 0, "in_transit": 0, "reserved": 0} for i in new])
 
     def items(self) -> dict[str, Item]:
-        rows = self._connect(reads=_ITEM_TABLES).execute(_ITEMS)
+        rows = self._connect.rows(_ITEMS, {}, reads=_ITEM_TABLES)
         return {r.code: Item(r.code, r.description, r.unit, r.coverage_threshold_minutes) for r in rows}
 
     def add_locations(self, locations: Iterable[Location]) -> None:
@@ -205,7 +205,7 @@ class SqlInventoryRepository(InventoryRepository):
         """Every reservation of the line in rank order, from this process's memory while the
         line's version is the one they were read or written under (the objects kept there:
         copy them before handing them out to be changed)."""
-        version = line_versions.read(c, [line], line_versions.RESERVATIONS).get(line)
+        version = line_versions.read_rows(self._connect, [line], line_versions.RESERVATIONS, reads=_LINE_RESERVATION_TABLES).get(line)
         cache = _stored_reservations.setdefault(c.engine, {})
         stored = cache.get(line)
         if stored is None or version is None or stored.version != version:

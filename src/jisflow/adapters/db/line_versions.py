@@ -11,9 +11,11 @@ read before another process (or a restore, or a truncation: no row, no trust) ch
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from jisflow.adapters.db import tables as t
 from jisflow.adapters.db.statements import prepared
@@ -43,6 +45,23 @@ def read(connection: sa.Connection, line_codes: list[str], kind: str, lock: bool
 
     query = prepared(connection, ("line_versions.read", lock), build)
     return {code: version for code, version in connection.execute(query, {"kind": kind, "codes": sorted(line_codes)})}
+
+
+def read_rows(transaction: Transaction, line_codes: list[str], kind: str, reads: Collection[str] | None = None) -> dict[str, int]:
+    """The same as ``read`` (not locked), straight through the driver on PostgreSQL
+    (``Transaction.rows``; ``reads`` as there)."""
+    if not line_codes:
+        return {}
+
+    def build(insert: Any, dialect: str) -> Any:
+        codes = (
+            _lv.c.line_code == sa.any_(sa.bindparam("codes", type_=postgresql.ARRAY(sa.String)))
+            if dialect == "postgresql" else _lv.c.line_code.in_(sa.bindparam("codes", expanding=True))
+        )
+        return sa.select(_lv.c.line_code, _lv.c.version).where(_lv.c.kind == sa.bindparam("kind"), codes)
+
+    query = prepared(transaction.connection, "line_versions.read_rows", build)
+    return {code: version for code, version in transaction.rows(query, {"kind": kind, "codes": sorted(line_codes)}, reads)}
 
 
 def _bump_statement(connection: sa.Connection) -> Any:

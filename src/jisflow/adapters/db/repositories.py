@@ -67,6 +67,9 @@ _PLANT_OF_LINE = (
 )
 
 
+_PLANT_TABLES = frozenset({t.lines.name, t.plants.name})
+
+
 class SqlPlantRepository(ports.PlantRepository):
     def __init__(self, connect: Connect) -> None:
         self._connect = connect
@@ -131,10 +134,10 @@ class SqlPlantRepository(ports.PlantRepository):
         found = self._of_line.get(line_code)
         if found is not None:  # asked before in this unit of work
             return found
-        connection = self._connect()
-        row = connection.execute(_PLANT_OF_LINE, {"line": line_code}).first()  # the plant and its revision in one statement
-        if row is not None:
-            plant = self._parsed(connection, row.code, row.revision)
+        found_rows = self._connect.rows(_PLANT_OF_LINE, {"line": line_code}, reads=_PLANT_TABLES)  # the plant and its revision in one statement
+        if found_rows:
+            row = found_rows[0]
+            plant = self._parsed(self._connect(reads=_PLANT_TABLES), row.code, row.revision)
             if any(line.code == line_code for line in plant.lines):
                 self._of_line[line_code] = plant
                 return plant
@@ -573,11 +576,17 @@ def _line_from(row: Any) -> CallOffLine:
 
 _CALLOFF_INSERT = sa.insert(t.calloffs)
 _CALLOFF_LINE_INSERT = sa.insert(_cl).returning(_cl.c.id, sort_by_parameter_order=True)
-_LIVE_LINES_FOR = sa.select(_cl).where(
-    _cl.c.line_code == sa.bindparam("line"),
-    _cl.c.order_id.in_(sa.bindparam("order_ids", expanding=True)),
-    _cl.c.state != CallOffState.CANCELLED.value,
-)
+
+
+def _live_lines_for(insert: Any, dialect: str) -> Any:
+    order_ids = (  # PostgreSQL takes the list as one array: one statement text, prepared once
+        _cl.c.order_id == sa.any_(sa.bindparam("order_ids", type_=postgresql.ARRAY(sa.String)))
+        if dialect == "postgresql" else _cl.c.order_id.in_(sa.bindparam("order_ids", expanding=True))
+    )
+    return sa.select(_cl).where(_cl.c.line_code == sa.bindparam("line"), order_ids, _cl.c.state != CallOffState.CANCELLED.value)
+
+
+_CALLOFF_LINE_TABLES = frozenset({_cl.name})
 
 
 class SqlCallOffRepository(ports.CallOffRepository):
@@ -628,7 +637,8 @@ class SqlCallOffRepository(ports.CallOffRepository):
         wanted = sorted(set(order_ids))
         if not wanted:
             return {}
-        rows = self._connect().execute(_LIVE_LINES_FOR, {"line": line, "order_ids": wanted})
+        statement = prepared(self._connect.connection, "calloffs.live_lines_for", _live_lines_for)
+        rows = self._connect.rows(statement, {"line": line, "order_ids": wanted}, reads=_CALLOFF_LINE_TABLES)
         return {(row.order_id, row.family): _line_from(row) for row in rows}
 
     def save_lines(self, lines: Iterable[CallOffLine]) -> None:
@@ -716,6 +726,7 @@ def _counts_any_of(dialect: str) -> sa.ColumnElement[bool]:
 
 
 _CALL_UPDATE = sa.update(_sc).where(_sc.c.id == sa.bindparam("row_id"))
+_CALL_TABLES = frozenset({_sc.name})
 
 
 def _numbered(thing: Any, ids: list[Any]) -> None:
@@ -763,23 +774,35 @@ class SqlSummarizedCallRepository(ports.SummarizedCallRepository):
         wanted, asked = sorted(set(order_ids)), set(windows)
         if not wanted and not asked:
             return StoredCalls()
-        connection = self._connect()
+        postgres = self._connect.connection.dialect.name == "postgresql"
 
         def build(insert: Any, dialect: str) -> Any:
             found: list[sa.ColumnElement[bool]] = []
             if wanted:
                 found.append(_counts_any_of(dialect))
             if asked:
-                found.append(sa.tuple_(_sc.c.family, _sc.c.part_number, _sc.c.window_start).in_(sa.bindparam("windows", expanding=True)))
+                key = sa.tuple_(_sc.c.family, _sc.c.part_number, _sc.c.window_start)
+                if dialect == "postgresql":  # the windows as three arrays: one statement text, prepared once
+                    given = sa.func.unnest(
+                        sa.bindparam("families", type_=postgresql.ARRAY(sa.String)),
+                        sa.bindparam("parts", type_=postgresql.ARRAY(sa.String)),
+                        sa.bindparam("starts", type_=postgresql.ARRAY(t.UtcDateTime())),
+                    ).table_valued("family", "part_number", "window_start").render_derived(name="given")
+                    found.append(key.in_(sa.select(given.c.family, given.c.part_number, given.c.window_start)))
+                else:
+                    found.append(key.in_(sa.bindparam("windows", expanding=True)))
             return sa.select(_sc).where(_sc.c.line_code == sa.bindparam("line"), sa.or_(*found)).order_by(_sc.c.id)
 
-        query = prepared(connection, ("calls.gather", bool(wanted), bool(asked)), build)
+        query = prepared(self._connect.connection, ("calls.gather", bool(wanted), bool(asked)), build)
         parameters: dict[str, Any] = {"line": line}
         if wanted:
             parameters["order_ids"] = wanted
-        if asked:
+        if asked and postgres:
+            families, parts, starts = zip(*sorted(asked), strict=True)
+            parameters.update(families=list(families), parts=list(parts), starts=list(starts))
+        elif asked:
             parameters["windows"] = sorted(asked)
-        rows = connection.execute(query, parameters)
+        rows = self._connect.rows(query, parameters, reads=_CALL_TABLES)
         stored = StoredCalls()
         wanted_set = set(wanted)
         for row in rows:
@@ -899,6 +922,7 @@ class SqlAlertRepository(ports.AlertRepository):
 
 # ------------------------------------------------------------------------------ outbox, inbox
 _ob = t.outbox
+_INBOX_TABLES = frozenset({t.inbox.name})
 
 
 _OUTBOX_INSERT = sa.insert(_ob).values(
@@ -967,9 +991,8 @@ class SqlInbox(ports.InboxRegistry):
         self._connect().execute(sa.insert(t.inbox).values(key=key, received_at=at))
 
     def claim(self, key: str, at: datetime) -> bool:
-        connection = self._connect()
         statement = prepared(
-            connection, "inbox.claim",
+            self._connect.connection, "inbox.claim",
             lambda insert, _: insert(t.inbox).on_conflict_do_nothing(index_elements=[t.inbox.c.key]).returning(t.inbox.c.key),
         )
-        return connection.execute(statement, {"key": key, "received_at": at}).first() is not None
+        return bool(self._connect.rows(statement, {"key": key, "received_at": at}, reads=_INBOX_TABLES))

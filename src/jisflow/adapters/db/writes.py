@@ -28,6 +28,7 @@ once.
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,12 +59,27 @@ class _Compiled:
     sql: str
     constants: dict[str, Any]  # the statement's own bound literals, converted
     processors: dict[str, Callable[[Any], Any]]  # column key -> its type's conversion
+    row: Any  # the named tuple of a row the statement returns (None: it returns none)
+    results: tuple[tuple[int, Callable[[Any], Any]], ...]  # returned columns that need a conversion
 
     def parameters(self, row: dict[str, Any]) -> dict[str, Any]:
         values = {**self.constants, **row}
         for name, process in self.processors.items():
             values[name] = process(values[name])
         return values
+
+    def rows(self, fetched: list[tuple[Any, ...]]) -> list[Any]:
+        """Fetched rows as named tuples of the values the column types give."""
+        make = self.row._make
+        if not self.results:
+            return [make(values) for values in fetched]
+        found = []
+        for values in fetched:
+            converted = list(values)
+            for index, process in self.results:
+                converted[index] = process(converted[index])
+            found.append(make(converted))
+        return found
 
 
 @dataclass
@@ -93,7 +109,13 @@ def _compile(statement: Any, dialect: sa.Dialect, keys: tuple[str, ...]) -> _Com
     conversions = compiled._bind_processors
     constants = {name: conversions[name](value) if name in conversions else value for name, value in every.items() if name not in keys}
     processors = {name: conversions[name] for name in keys if name in conversions}
-    found = _Compiled(statement, compiled.string, constants, processors)
+    columns = compiled._result_columns
+    row = collections.namedtuple("Row", [column.keyname for column in columns], rename=True) if columns else None  # type: ignore[misc]
+    results = tuple(
+        (index, process) for index, column in enumerate(columns)
+        if (process := column.type._cached_result_processor(dialect, None)) is not None
+    )
+    found = _Compiled(statement, compiled.string, constants, processors, row, results)
     if len(_COMPILED) >= _COMPILED_LIMIT:
         _COMPILED.clear()
     _COMPILED[cache_key] = found
@@ -173,21 +195,35 @@ class Transaction:
         the COMMIT travels with them)."""
         self._send((), commit)
 
-    def read_together(self, statements: Sequence[tuple[Any, dict[str, Any]]]) -> list[list[tuple[Any, ...]]]:
+    def rows(self, statement: Any, parameters: dict[str, Any], reads: Collection[str] | None = None) -> list[Any]:
+        """The rows of one statement, as named tuples (attribute access, like SQLAlchemy's
+        rows). ``reads`` as for ``__call__``. On PostgreSQL the statement is sent straight
+        through the driver, compiled once: one round trip, the waiting writes with it when it
+        reads what they touch."""
+        return self.read_together([(statement, parameters)], reads)[0]
+
+    def read_together(self, statements: Sequence[tuple[Any, dict[str, Any]]], reads: Collection[str] | None = None) -> list[list[Any]]:
         """Run ``statements`` one after the other, each with its parameters, and return the rows
-        of each; on PostgreSQL in one round trip, behind the waiting writes. The rows come as
-        the driver gives them: for columns that need no conversion (text, numbers)."""
+        of each; on PostgreSQL in one round trip (with the waiting writes in front when the
+        statements read what they touch, ``reads`` naming what they read as for ``__call__``)."""
         connection = self._open()
         if connection.dialect.name != "postgresql":
             self()
-            return [[tuple(row) for row in connection.execute(statement, parameters)] for statement, parameters in statements]
-        return self._send([(_compile(statement, connection.dialect, tuple(parameters)), parameters) for statement, parameters in statements])
+            return [list(connection.execute(statement, parameters)) for statement, parameters in statements]
+        compiled = [(_compile(statement, connection.dialect, tuple(parameters)), parameters) for statement, parameters in statements]
+        fetched = self._send(compiled, writes=reads is None or not self._touched.isdisjoint(reads))
+        return [c.rows(found) for (c, _), found in zip(compiled, fetched, strict=True)]
 
-    def _send(self, reads: Sequence[tuple[_Compiled, dict[str, Any]]], commit: Callable[[], None] | None = None) -> list[list[tuple[Any, ...]]]:
-        """The waiting writes, then ``reads``, then ``commit``, in one pipeline: one round trip."""
+    def _send(
+        self, reads: Sequence[tuple[_Compiled, dict[str, Any]]], commit: Callable[[], None] | None = None, writes: bool = True,
+    ) -> list[list[tuple[Any, ...]]]:
+        """The waiting writes (unless not ``writes``), then ``reads``, then ``commit``, in one
+        pipeline: one round trip."""
         connection = self._open()
-        waiting, self._waiting = self._waiting, []
-        self._touched.clear()
+        waiting: list[_Waiting] = []
+        if writes:
+            waiting, self._waiting = self._waiting, []
+            self._touched.clear()
         if not waiting and not reads:
             if commit is not None:
                 commit()
@@ -198,6 +234,15 @@ class Transaction:
         assert isinstance(raw, psycopg.Connection)
         sql, cursors = "", []
         try:
+            if not waiting and commit is None and len(reads) == 1:  # one statement: no pipeline needed
+                (compiled, parameters), sql = reads[0], reads[0][0].sql
+                cursors.append(raw.cursor())
+                cursors[0].execute(sql, compiled.parameters(parameters))
+                rows = [cursors[0].fetchall()]
+                SENT.statements += 1
+                SENT.round_trips += 1
+                cursors[0].close()
+                return rows
             with raw.pipeline():
                 for write in waiting:
                     sql = write.compiled.sql

@@ -11,10 +11,16 @@ import sqlalchemy as sa
 
 from jisflow.adapters.db import tables as t
 from jisflow.adapters.db import writes
+from jisflow.adapters.db.engine import make_engine
 from jisflow.adapters.db.uow import SqlUnitOfWork
 from jisflow.domain.alerts import Alert, AlertKind
 from jisflow.domain.calloff import CallOff, CallOffLine
 from jisflow.domain.errors import Contention
+from jisflow.domain.inventory import Item
+from jisflow.domain.sequence import Vehicle
+from jisflow.services import commands as c
+from jisflow.services.clock import SimulatedClock
+from jisflow.services.messagebus import MessageBus, RetryPolicy
 
 T0 = datetime(2025, 3, 3, 7, 0, tzinfo=UTC)
 
@@ -140,3 +146,110 @@ def test_the_writes_and_the_commit_of_a_transaction_travel_in_one_round_trip_on_
         uow.alerts.add(Alert(AlertKind.GAP, "L1", "gap", T0))
         uow.commit()
     assert (writes.SENT.statements - before[0], writes.SENT.commits - before[1], writes.SENT.round_trips - before[2]) == (2, 1, 1)
+
+
+# ------------------------------------------------------------------------------ expectations
+def rerun(engine: sa.Engine) -> SqlUnitOfWork:
+    """A unit of work run as the message bus runs commands: again when it loses a race."""
+    uow = SqlUnitOfWork(engine)
+    uow.rerun_on_contention = True
+    return uow
+
+
+def two_processes(sql_engine: sa.Engine) -> sa.Engine:
+    """A second engine on the same database: another process, with caches of its own."""
+    if sql_engine.dialect.name != "postgresql":
+        pytest.skip("on SQLite what the process keeps is read again, not assumed")
+    return make_engine(sql_engine.url.render_as_string(hide_password=False))
+
+
+def test_an_item_master_changed_by_another_process_is_a_lost_race_and_the_next_try_reads_it(sql_engine):
+    other = two_processes(sql_engine)
+    try:
+        with SqlUnitOfWork(sql_engine) as uow:
+            uow.inventory.add_items([Item("SEAT-1")])
+            uow.commit()
+        with rerun(sql_engine) as uow:
+            assert set(uow.inventory.items()) == {"SEAT-1"}  # read, and kept
+        with SqlUnitOfWork(other) as uow:
+            uow.inventory.add_items([Item("SEAT-2")])
+            uow.commit()
+        with pytest.raises(Contention, match="item master"), rerun(sql_engine) as uow:
+            assert set(uow.inventory.items()) == {"SEAT-1"}  # as kept: assumed, not yet checked
+            uow.outbox.add("calloff.issued", "K-lost", {"line": "L1"}, T0)
+            uow.commit()  # the check leaves before the COMMIT, and fails
+        assert outbox_keys(sql_engine) == []
+        with rerun(sql_engine) as uow:
+            assert set(uow.inventory.items()) == {"SEAT-1", "SEAT-2"}
+    finally:
+        other.dispose()
+
+
+def test_a_plant_loaded_again_by_another_process_is_a_lost_race_caught_by_the_next_round_trip(sql_engine, build_plant):
+    other = two_processes(sql_engine)
+    try:
+        first = build_plant("P1", ("L1",))
+        with SqlUnitOfWork(sql_engine) as uow:
+            uow.plants.put(first.plant, first.data, T0)
+            uow.commit()
+        with rerun(sql_engine) as uow:
+            assert uow.plants.of_line("L1").name == first.plant.name
+        renamed = build_plant("P1", ("L1",), name="Renamed plant")
+        with SqlUnitOfWork(other) as uow:
+            uow.plants.put(renamed.plant, renamed.data, T0)
+            uow.commit()
+        with SqlUnitOfWork(sql_engine) as uow:  # a query, run once: it reads, and sees the new plant at once
+            assert uow.plants.of_line("L1").name == "Renamed plant"
+        again = build_plant("P1", ("L1",), name="Renamed again")
+        with SqlUnitOfWork(other) as uow:
+            uow.plants.put(again.plant, again.data, T0)
+            uow.commit()
+        with pytest.raises(Contention, match="plant of line L1"), rerun(sql_engine) as uow:
+            line = uow.plants.of_line("L1").line("L1")  # as kept
+            uow.chains.get(line)  # the next round trip carries the check
+        with rerun(sql_engine) as uow:
+            assert uow.plants.of_line("L1").name == "Renamed again"
+    finally:
+        other.dispose()
+
+
+def test_what_this_process_kept_is_trusted_while_nothing_changed(sql_engine, build_plant):
+    if sql_engine.dialect.name != "postgresql":
+        pytest.skip("on SQLite what the process keeps is read again, not assumed")
+    definition = build_plant("P1", ("L1",))
+    with SqlUnitOfWork(sql_engine) as uow:
+        uow.plants.put(definition.plant, definition.data, T0)
+        uow.inventory.add_items([Item("SEAT-1")])
+        uow.commit()
+    with rerun(sql_engine) as uow:
+        uow.plants.of_line("L1"), uow.inventory.items()
+    before = writes.SENT.round_trips
+    with rerun(sql_engine) as uow:
+        plant, items = uow.plants.of_line("L1"), uow.inventory.items()
+        uow.chains.get(plant.line("L1"))  # one round trip: the lock, the version, and both checks
+        uow.commit()
+    assert (plant.code, set(items), writes.SENT.round_trips - before) == ("P1", {"SEAT-1"}, 1)
+
+
+def test_the_message_bus_runs_a_command_whose_assumption_failed_again_and_it_then_reads(sql_engine, build_plant):
+    """A command through the bus on a plant another process loaded again meanwhile: its first
+    run assumes the kept plant, loses, and the second run reads the new one."""
+    other = two_processes(sql_engine)
+    try:
+        definition = build_plant("P1", ("L1",))
+        uow = SqlUnitOfWork(sql_engine)
+        bus = MessageBus(uow, SimulatedClock(T0), retry=RetryPolicy(attempts=3, sleep=lambda _: None))
+        bus.handle(c.LoadPlant(definition.plant, definition.data))
+        with rerun(sql_engine) as kept:
+            kept.plants.of_line("L1")  # this process keeps L1's plant
+        renamed = build_plant("P1", ("L1",), name="Renamed plant")
+        with SqlUnitOfWork(other) as stranger:
+            stranger.plants.put(renamed.plant, renamed.data, T0)
+            stranger.commit()
+        rows = (c.SequenceRow("row 1", Vehicle("O1", "A", {"trim": "cloth"})),)
+        bus.handle(c.ImportSequence("L1", rows, source="test"))
+        assert bus.retried == 1
+        with SqlUnitOfWork(sql_engine) as check:
+            assert [e.order_id for e in check.chains.get(renamed.plant.line("L1")).entries()] == ["O1"]
+    finally:
+        other.dispose()

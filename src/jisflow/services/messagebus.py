@@ -72,12 +72,26 @@ class MessageBus:
             handler = self.command_handlers[type(command)]
         except KeyError:
             raise TypeError(f"no handler for command {type(command).__name__}") from None
+        rerun, self.uow.rerun_on_contention = self.uow.rerun_on_contention, True
+        try:
+            outcome = self._run(handler, command)
+        finally:
+            self.uow.rerun_on_contention = rerun
+        self._deliver(self.uow.collect_new_events())
+        for follow_up in self.uow.collect_follow_ups():
+            try:
+                self.handle(follow_up)
+            except Exception:  # a follow-up must not undo the committed command
+                log.exception("follow-up %s of %s failed", type(follow_up).__name__, type(command).__name__)
+        return outcome
+
+    def _run(self, handler: CommandHandler, command: Command) -> Outcome:
+        """Run the command's handler, again with back-off while it loses races."""
         attempt = 0
         while True:
             commits = self.uow.commits
             try:
-                outcome = handler(command, self.uow, self.clock)
-                break
+                return handler(command, self.uow, self.clock)
             except Contention as lost:
                 attempt += 1
                 if self.uow.commits != commits:  # part of it is in: running it again would apply that twice
@@ -90,13 +104,6 @@ class MessageBus:
                 log.info("%s lost a race (%s); running it again, attempt %d", type(command).__name__, lost.message, attempt + 1)
                 self.retried += 1
                 self.retry.sleep(self.retry.pause(attempt - 1))
-        self._deliver(self.uow.collect_new_events())
-        for follow_up in self.uow.collect_follow_ups():
-            try:
-                self.handle(follow_up)
-            except Exception:  # a follow-up must not undo the committed command
-                log.exception("follow-up %s of %s failed", type(follow_up).__name__, type(command).__name__)
-        return outcome
 
     def _deliver(self, events: list[Event]) -> None:
         for event in events:

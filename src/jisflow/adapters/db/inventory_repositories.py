@@ -11,6 +11,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -19,7 +20,7 @@ from jisflow.adapters.db import tables_inventory as t
 from jisflow.adapters.db.statements import conflict_insert
 from jisflow.adapters.db.tables import lines as lines_table
 from jisflow.adapters.db.writes import Transaction
-from jisflow.domain.errors import NotFound, Problem
+from jisflow.domain.errors import Contention, NotFound, Problem
 from jisflow.domain.forecast import Commitment, ForecastLine
 from jisflow.domain.forecast import Key as ForecastKey
 from jisflow.domain.inventory import (
@@ -80,6 +81,8 @@ the sync after each broadcast compares the chain with them without reading them 
 _ITEMS = sa.select(t.items).order_by(t.items.c.code)
 # what the hot reads read: writes sent later to other tables may keep waiting
 _ITEM_TABLES = frozenset({t.items.name})
+_kept_items: weakref.WeakKeyDictionary[sa.Engine, tuple[list[tuple[Any, ...]], dict[str, Item]]] = weakref.WeakKeyDictionary()
+"""Per engine, the item master as this process last read it (rows, and items built from them)."""
 _LINE_RESERVATION_TABLES = frozenset({t.reservations.name, f"line_versions/{line_versions.RESERVATIONS}"})
 
 
@@ -101,6 +104,7 @@ class SqlInventoryRepository(InventoryRepository):
         if not new:
             return
         c = self._connect()
+        _kept_items.pop(c.engine, None)
         c.execute(t.items.insert(), [
             {"code": i.code, "description": i.description, "unit": i.unit, "coverage_threshold_minutes": i.coverage_threshold_minutes}
             for i in new
@@ -108,8 +112,25 @@ class SqlInventoryRepository(InventoryRepository):
         c.execute(t.balances.insert(), [{"item_code": i.code, "on_hand": 0, "in_transit": 0, "reserved": 0} for i in new])
 
     def items(self) -> dict[str, Item]:
-        rows = self._connect.rows(_ITEMS, {}, reads=_ITEM_TABLES)
-        return {r.code: Item(r.code, r.description, r.unit, r.coverage_threshold_minutes) for r in rows}
+        """The item master. This process keeps what it last read: in a command the message bus
+        runs (``assuming``) it is handed out again at once and checked with the transaction's
+        next round trip (a change since is a lost race: the command runs again, and reads it)."""
+        engine = self._connect.engine
+        kept = _kept_items.get(engine)
+        if kept is not None and self._connect.assuming and engine.dialect.name == "postgresql":
+            rows, items = kept
+
+            def unchanged(found: list[Any]) -> None:
+                if [tuple(row) for row in found] != rows:
+                    _kept_items.pop(engine, None)
+                    raise Contention("the item master changed while the command ran; nothing was applied")
+
+            self._connect.expect(_ITEMS, {}, unchanged)
+            return dict(items)
+        found = self._connect.rows(_ITEMS, {}, reads=_ITEM_TABLES)
+        items = {r.code: Item(r.code, r.description, r.unit, r.coverage_threshold_minutes) for r in found}
+        _kept_items[engine] = ([tuple(row) for row in found], items)
+        return dict(items)
 
     def add_locations(self, locations: Iterable[Location]) -> None:
         new = list(locations)

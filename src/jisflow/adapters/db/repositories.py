@@ -29,7 +29,7 @@ from jisflow.adapters.db.writes import Transaction
 from jisflow.adapters.plant_file import parse_plant_definition
 from jisflow.domain.alerts import Alert, AlertKind, Severity
 from jisflow.domain.calloff import CallOff, CallOffLine, CallOffState, CallWindow, StoredCalls, SummarizedCall
-from jisflow.domain.errors import NotFound
+from jisflow.domain.errors import Contention, NotFound
 from jisflow.domain.plant import Line, Plant
 from jisflow.domain.sequence import ChainEntry, ChangeKind, LineFeedState, PearlChain, SequenceChange, Vehicle, VehicleStatus
 from jisflow.services import unit_of_work as ports
@@ -68,6 +68,8 @@ _PLANT_OF_LINE = (
 
 
 _PLANT_TABLES = frozenset({t.lines.name, t.plants.name})
+_line_plants: weakref.WeakKeyDictionary[sa.Engine, dict[str, tuple[str, str]]] = weakref.WeakKeyDictionary()
+"""Per engine and line, the plant and revision this process last found it in."""
 
 
 class SqlPlantRepository(ports.PlantRepository):
@@ -78,6 +80,7 @@ class SqlPlantRepository(ports.PlantRepository):
     def put(self, plant: Plant, definition: dict[str, Any], at: datetime) -> None:
         self._of_line.clear()
         connection = self._connect()
+        _line_plants.pop(connection.engine, None)
         plant_row = {
             "code": plant.code,
             "name": plant.name,
@@ -134,12 +137,27 @@ class SqlPlantRepository(ports.PlantRepository):
         found = self._of_line.get(line_code)
         if found is not None:  # asked before in this unit of work
             return found
+        engine = self._connect.engine
+        known = _line_plants.setdefault(engine, {})
+        last = known.get(line_code)
+        parsed = _parsed_plants.get(engine, {}).get(last[0]) if last is not None else None
+        if last is not None and parsed is not None and parsed[0] == last[1] and self._connect.assuming and engine.dialect.name == "postgresql":
+            # as last found: checked with the transaction's next round trip
+            def unchanged(rows: list[Any]) -> None:
+                if [tuple(row) for row in rows] != [last]:
+                    known.pop(line_code, None)
+                    raise Contention(f"the plant of line {line_code} was loaded again while the command ran; nothing was applied")
+
+            self._connect.expect(_PLANT_OF_LINE, {"line": line_code}, unchanged)
+            self._of_line[line_code] = parsed[1]
+            return parsed[1]
         found_rows = self._connect.rows(_PLANT_OF_LINE, {"line": line_code}, reads=_PLANT_TABLES)  # the plant and its revision in one statement
         if found_rows:
             row = found_rows[0]
             plant = self._parsed(self._connect(reads=_PLANT_TABLES), row.code, row.revision)
             if any(line.code == line_code for line in plant.lines):
                 self._of_line[line_code] = plant
+                known[line_code] = (row.code, row.revision)
                 return plant
         raise NotFound(f"no line {line_code!r} in any loaded plant")
 

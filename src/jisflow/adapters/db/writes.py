@@ -135,6 +135,11 @@ def _returned(sent: list[_Waiting]) -> None:
         write.cursor.close()
 
 
+def _check(expected: list[tuple[_Compiled, dict[str, Any], Callable[[list[Any]], None]]], found: list[list[tuple[Any, ...]]]) -> None:
+    for (compiled, _, check), rows in zip(expected, found, strict=True):
+        check(compiled.rows(rows))
+
+
 class Transaction:
     """What a unit of work hands its repositories: its connection, and the writes waiting to
     be sent in it."""
@@ -143,6 +148,10 @@ class Transaction:
         self.connection: sa.Connection | None = None
         self._waiting: list[_Waiting] = []
         self._touched: set[str] = set()
+        self._expected: list[tuple[_Compiled, dict[str, Any], Callable[[list[Any]], None]]] = []
+        # the transaction is run again when it loses a race: a repository may assume what its
+        # process kept and have it checked (``expect``) instead of reading it first
+        self.assuming = False
 
     def __call__(self, reads: Collection[str] | None = None) -> sa.Connection:
         """The connection, the waiting writes sent first (only those that touch ``reads``
@@ -214,12 +223,31 @@ class Transaction:
         fetched = self._send(compiled, writes=reads is None or not self._touched.isdisjoint(reads))
         return [c.rows(found) for (c, _), found in zip(compiled, fetched, strict=True)]
 
+    def expect(self, statement: Any, parameters: dict[str, Any], check: Callable[[list[Any]], None]) -> None:
+        """Check something this transaction assumed without reading it (what this process
+        kept in memory is still what the database holds): ``check`` gets the rows of
+        ``statement`` and raises when the assumption was wrong. On PostgreSQL the statement
+        travels with the next round trip, and always before the COMMIT leaves; SQLite runs it
+        at once."""
+        connection = self._open()
+        if connection.dialect.name != "postgresql":
+            check(list(self().execute(statement, parameters)))
+            return
+        self._expected.append((_compile(statement, connection.dialect, tuple(parameters)), parameters, check))
+
     def _send(
         self, reads: Sequence[tuple[_Compiled, dict[str, Any]]], commit: Callable[[], None] | None = None, writes: bool = True,
     ) -> list[list[tuple[Any, ...]]]:
-        """The waiting writes (unless not ``writes``), then ``reads``, then ``commit``, in one
-        pipeline: one round trip."""
+        """The waiting writes (unless not ``writes``), then ``reads`` and the expectations,
+        then ``commit``, in one pipeline: one round trip. Expectations are checked before
+        anything else is done with the rows; when some wait for a commit, they go first, in a
+        round trip of their own."""
         connection = self._open()
+        if self._expected and commit is not None:
+            self._send((), None, writes)  # checked: only then may the COMMIT leave
+        expected, self._expected = self._expected, []
+        asked = len(reads)
+        reads = [*reads, *((compiled, parameters) for compiled, parameters, _ in expected)]
         waiting: list[_Waiting] = []
         if writes:
             waiting, self._waiting = self._waiting, []
@@ -242,7 +270,8 @@ class Transaction:
                 SENT.statements += 1
                 SENT.round_trips += 1
                 cursors[0].close()
-                return rows
+                _check(expected, rows[asked:])
+                return rows[:asked]
             with raw.pipeline():
                 for write in waiting:
                     sql = write.compiled.sql
@@ -264,9 +293,11 @@ class Transaction:
         _returned(waiting)
         for cursor in cursors:
             cursor.close()
-        return rows
+        _check(expected, rows[asked:])
+        return rows[:asked]
 
     def discard(self) -> None:
-        """Forget the waiting writes (the transaction rolls back)."""
+        """Forget the waiting writes and expectations (the transaction rolls back)."""
         self._waiting.clear()
         self._touched.clear()
+        self._expected.clear()

@@ -219,6 +219,9 @@ def run(args: argparse.Namespace, url: str, paced: int) -> None:
     rows = tuple(c.SequenceRow(f"vehicle {i + 1}", Vehicle(g.order_id, g.model, dict(g.options), g.vin)) for i, g in enumerate(generated))
     app.bus.handle(c.ImportSequence(line.code, rows, source="benchmark"))
     FloorRun(app, plant, line).stock_line(shift_start, shift_end)
+    with engine.connect() as connection:  # statistics of the loaded day, as autovacuum keeps them on a running site
+        connection.exec_driver_sql("ANALYZE")
+        connection.commit()
     order = [g.order_id for g in generated]
     with app.uow:
         items, reservations = len(app.uow.inventory.items()), len(app.uow.inventory.reservations(line=line.code))

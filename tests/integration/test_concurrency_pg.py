@@ -30,7 +30,7 @@ from jisflow.adapters.plant_file import load_plant_file
 from jisflow.bootstrap import bootstrap
 from jisflow.domain.auth import Role
 from jisflow.domain.calloff import CallOffState
-from jisflow.domain.errors import Contention
+from jisflow.domain.errors import Contention, StaleAssumption
 from jisflow.domain.inventory import InsufficientStock, Item, Location, LocationKind, ReasonCode
 from jisflow.domain.sequence import Vehicle, VehicleStatus
 from jisflow.entrypoints.api import create_app
@@ -91,6 +91,22 @@ def test_a_command_that_committed_part_of_its_work_is_not_run_again():
     with pytest.raises(Contention):
         bus.handle(Flaky())
     assert len(runs) == 1 and pauses == []
+
+
+def test_a_command_whose_assumption_was_stale_runs_again_at_once_and_no_longer_assumes():
+    uow = MemoryUnitOfWork(MemoryStore())
+    assumed: list[bool] = []
+
+    def handler(cmd, uow, clock) -> Outcome:
+        assumed.append(uow.assume_kept)
+        if len(assumed) == 1:
+            raise StaleAssumption("the plant was loaded again")
+        return Outcome()
+
+    pauses: list[float] = []
+    bus = MessageBus(uow, SimulatedClock(T0), command_handlers={Flaky: handler}, retry=RetryPolicy(sleep=pauses.append))
+    bus.handle(Flaky())
+    assert (assumed, pauses, bus.reread, bus.retried, uow.assume_kept) == ([True, False], [], 1, 0, False)
 
 
 def test_the_jitter_stays_between_zero_and_the_capped_exponential():

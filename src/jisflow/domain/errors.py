@@ -18,6 +18,8 @@ raises one error that carries them all (``problems``), so a user fixes a file in
     └── Contention                 the database could not serialize the command against
                                    concurrent ones (serialization failure, deadlock, lock
                                    timeout) even after retries; nothing was applied, try again
+        └── StaleAssumption        what the process kept in memory had changed in the database;
+                                   the message bus runs the command again at once, reading it
 """
 
 from __future__ import annotations
@@ -99,6 +101,14 @@ class Contention(JisflowError):
     def __init__(self, message: str, *, retry_after: int = 1, problems: list[Problem] | None = None) -> None:
         self.retry_after = retry_after
         super().__init__(message, problems=problems)
+
+
+class StaleAssumption(Contention):
+    """A transaction assumed what its process kept in memory (a plant, the item master, that a
+    message is new) and the database, asked before the commit, said otherwise: nothing of it
+    was applied; run it again without assuming (it then reads)."""
+
+    code = "stale_assumption"
 
 
 @dataclass

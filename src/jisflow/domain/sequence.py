@@ -581,7 +581,12 @@ class PearlChain:
         if last is not None and entry.seq_no < last:
             self._alert(AlertKind.OUT_OF_ORDER, at, f"vehicle {order_id} (seq {entry.seq_no}) was broadcast after seq {last}", order_id=order_id, seq_no=entry.seq_no, details={"after": last})
         else:
-            skipped = [e for e in self._planned if e.seq_no < entry.seq_no and (last is None or e.seq_no > last)]
+            skipped = []  # planned vehicles numbered before it: a head of the planned list (kept in number order)
+            for e in self._planned:
+                if e.seq_no >= entry.seq_no:
+                    break
+                if last is None or e.seq_no > last:
+                    skipped.append(e)
             if skipped:
                 numbers = [e.seq_no for e in skipped]
                 self._alert(

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from jisflow.domain.errors import Contention
+from jisflow.domain.errors import Contention, StaleAssumption
 from jisflow.domain.events import Event
 from jisflow.services.clock import Clock
 from jisflow.services.commands import Command
@@ -62,6 +62,7 @@ class MessageBus:
         self.event_handlers: dict[type[Event], list[EventHandler]] = {k: list(v) for k, v in (event_handlers or {}).items()}
         self.retry = retry or RetryPolicy()
         self.retried = 0  # runs of commands that lost a race and were run again
+        self.reread = 0  # runs of commands that assumed stale state and were run again, reading
 
     def subscribe(self, event_type: type[Event], handler: EventHandler) -> None:
         """Also call ``handler`` for every committed event of this type (and its subclasses)."""
@@ -72,11 +73,11 @@ class MessageBus:
             handler = self.command_handlers[type(command)]
         except KeyError:
             raise TypeError(f"no handler for command {type(command).__name__}") from None
-        rerun, self.uow.rerun_on_contention = self.uow.rerun_on_contention, True
+        assume = self.uow.assume_kept
         try:
             outcome = self._run(handler, command)
         finally:
-            self.uow.rerun_on_contention = rerun
+            self.uow.assume_kept = assume
         self._deliver(self.uow.collect_new_events())
         for follow_up in self.uow.collect_follow_ups():
             try:
@@ -86,10 +87,12 @@ class MessageBus:
         return outcome
 
     def _run(self, handler: CommandHandler, command: Command) -> Outcome:
-        """Run the command's handler, again with back-off while it loses races."""
+        """Run the command's handler, again while it loses races (with back-off) or finds an
+        assumption stale (at once, then reading what it had assumed)."""
         attempt = 0
         while True:
             commits = self.uow.commits
+            self.uow.assume_kept = attempt == 0
             try:
                 return handler(command, self.uow, self.clock)
             except Contention as lost:
@@ -101,6 +104,10 @@ class MessageBus:
                         f"{type(command).__name__} lost {attempt} race(s) in a row with concurrent commands; nothing was applied, try again",
                         retry_after=lost.retry_after, problems=lost.problems,
                     ) from lost
+                if isinstance(lost, StaleAssumption):
+                    log.debug("%s assumed stale state (%s); running it again, reading", type(command).__name__, lost.message)
+                    self.reread += 1
+                    continue
                 log.info("%s lost a race (%s); running it again, attempt %d", type(command).__name__, lost.message, attempt + 1)
                 self.retried += 1
                 self.retry.sleep(self.retry.pause(attempt - 1))

@@ -224,9 +224,10 @@ class AbstractUnitOfWork(abc.ABC):
         self._follow_ups: list[Any] = []
         self.actor: str = SYSTEM  # who the changes are made for: recorded in the audit log
         self.tenant: str | None = None  # the one supplier whose rows the database shows (None: all)
-        # whoever runs the work runs it again when it loses a race (the message bus does): what a
-        # process kept in memory may then be assumed, and is checked before the commit
-        self.rerun_on_contention = False
+        # the work may assume what its process kept in memory (checked before the commit; when
+        # stale, ``StaleAssumption``): whoever runs it must then run it again, not assuming (the
+        # message bus does, for a command's first run)
+        self.assume_kept = False
         self.commits = 0  # transactions committed so far (the bus retries a command only before its first)
 
     def __enter__(self) -> AbstractUnitOfWork:

@@ -20,7 +20,7 @@ from jisflow.adapters.db import tables_inventory as t
 from jisflow.adapters.db.statements import conflict_insert
 from jisflow.adapters.db.tables import lines as lines_table
 from jisflow.adapters.db.writes import Transaction
-from jisflow.domain.errors import Contention, NotFound, Problem
+from jisflow.domain.errors import NotFound, Problem, StaleAssumption
 from jisflow.domain.forecast import Commitment, ForecastLine
 from jisflow.domain.forecast import Key as ForecastKey
 from jisflow.domain.inventory import (
@@ -123,7 +123,7 @@ class SqlInventoryRepository(InventoryRepository):
             def unchanged(found: list[Any]) -> None:
                 if [tuple(row) for row in found] != rows:
                     _kept_items.pop(engine, None)
-                    raise Contention("the item master changed while the command ran; nothing was applied")
+                    raise StaleAssumption("the item master changed while the command ran; nothing was applied")
 
             self._connect.expect(_ITEMS, {}, unchanged)
             return dict(items)

@@ -29,7 +29,7 @@ from jisflow.adapters.db.writes import Transaction
 from jisflow.adapters.plant_file import parse_plant_definition
 from jisflow.domain.alerts import Alert, AlertKind, Severity
 from jisflow.domain.calloff import CallOff, CallOffLine, CallOffState, CallWindow, StoredCalls, SummarizedCall
-from jisflow.domain.errors import Contention, NotFound
+from jisflow.domain.errors import NotFound, StaleAssumption
 from jisflow.domain.plant import Line, Plant
 from jisflow.domain.sequence import ChainEntry, ChangeKind, LineFeedState, PearlChain, SequenceChange, Vehicle, VehicleStatus
 from jisflow.services import unit_of_work as ports
@@ -146,7 +146,7 @@ class SqlPlantRepository(ports.PlantRepository):
             def unchanged(rows: list[Any]) -> None:
                 if [tuple(row) for row in rows] != [last]:
                     known.pop(line_code, None)
-                    raise Contention(f"the plant of line {line_code} was loaded again while the command ran; nothing was applied")
+                    raise StaleAssumption(f"the plant of line {line_code} was loaded again while the command ran; nothing was applied")
 
             self._connect.expect(_PLANT_OF_LINE, {"line": line_code}, unchanged)
             self._of_line[line_code] = parsed[1]
@@ -601,7 +601,9 @@ def _live_lines_for(insert: Any, dialect: str) -> Any:
         _cl.c.order_id == sa.any_(sa.bindparam("order_ids", type_=postgresql.ARRAY(sa.String)))
         if dialect == "postgresql" else _cl.c.order_id.in_(sa.bindparam("order_ids", expanding=True))
     )
-    return sa.select(_cl).where(_cl.c.line_code == sa.bindparam("line"), order_ids, _cl.c.state != CallOffState.CANCELLED.value)
+    # the state as a literal, as in the live index's predicate: a prepared (generic) plan can use that index only then
+    live = _cl.c.state != sa.literal_column(f"'{CallOffState.CANCELLED.value}'")
+    return sa.select(_cl).where(_cl.c.line_code == sa.bindparam("line"), order_ids, live)
 
 
 _CALLOFF_LINE_TABLES = frozenset({_cl.name})
@@ -1013,4 +1015,14 @@ class SqlInbox(ports.InboxRegistry):
             self._connect.connection, "inbox.claim",
             lambda insert, _: insert(t.inbox).on_conflict_do_nothing(index_elements=[t.inbox.c.key]).returning(t.inbox.c.key),
         )
-        return bool(self._connect.rows(statement, {"key": key, "received_at": at}, reads=_INBOX_TABLES))
+        parameters = {"key": key, "received_at": at}
+        if self._connect.assuming and self._connect.connection.dialect.name == "postgresql":
+            # a message is new far more often than not: assumed, and the claim travels with the
+            # next round trip; a replay found then is a stale assumption (run again, it reports it)
+            def new(rows: list[Any]) -> None:
+                if not rows:
+                    raise StaleAssumption(f"message {key} was applied before, or is being applied right now; nothing was applied")
+
+            self._connect.expect(statement, parameters, new)
+            return True
+        return bool(self._connect.rows(statement, parameters, reads=_INBOX_TABLES))

@@ -67,7 +67,7 @@ class SqlUnitOfWork(ports.AbstractUnitOfWork):
         self._connection = self.engine.connect()
         self._transaction = Transaction()
         self._transaction.connection = self._connection
-        self._transaction.assuming = self.rerun_on_contention
+        self._transaction.assuming = self.assume_kept
         self._open_repositories()
         tenancy.set_tenant(self._connection, self.tenant)
         return self

@@ -14,7 +14,7 @@ from jisflow.adapters.db import writes
 from jisflow.adapters.db.engine import make_engine
 from jisflow.adapters.db.uow import SqlUnitOfWork
 from jisflow.domain.alerts import Alert, AlertKind
-from jisflow.domain.calloff import CallOff, CallOffLine
+from jisflow.domain.calloff import CallOff, CallOffLine, SummarizedCall
 from jisflow.domain.errors import Contention
 from jisflow.domain.inventory import Item
 from jisflow.domain.sequence import Vehicle
@@ -269,3 +269,24 @@ def test_a_replayed_message_is_reported_as_a_replay_and_changes_nothing(sql_engi
     assert bus.reread == (1 if sql_engine.dialect.name == "postgresql" else 0)
     with SqlUnitOfWork(sql_engine) as check:
         assert [e.order_id for e in check.chains.get(definition.plant.line("L1")).entries()] == ["O1"]
+
+
+def test_the_live_lines_and_the_summarized_calls_of_issuing_are_read_together_and_as_read_apart(sql_engine):
+    start = T0 + timedelta(hours=1)
+    with SqlUnitOfWork(sql_engine) as uow:
+        uow.calloffs.add(a_calloff("CO-1", ["O1", "O2"]))
+        call = SummarizedCall("L1", "WHEELS", "WHEELCO", "WHL-17", start, start + timedelta(hours=1))
+        call.contributions["O1"] = 4
+        uow.jit_calls.save([call])
+        uow.commit()
+    windows = {("WHEELS", "WHL-17", start), ("WHEELS", "WHL-18", start)}
+    with SqlUnitOfWork(sql_engine) as uow:
+        apart = uow.calloffs.live_lines_for("L1", ["O1", "O3"]), uow.jit_calls.gather("L1", ["O1", "O3"], windows)
+    before = writes.SENT.round_trips
+    with SqlUnitOfWork(sql_engine) as uow:
+        lines, stored = uow.issuing_state("L1", ["O1", "O3"], windows)
+    assert sorted(lines) == sorted(apart[0]) == [("O1", "SEAT-L1")]
+    assert lines[("O1", "SEAT-L1")].id == apart[0][("O1", "SEAT-L1")].id
+    assert ({o: [c.id for c in cs] for o, cs in stored.counting.items()}, sorted(stored.windows)) == (
+        {o: [c.id for c in cs] for o, cs in apart[1].counting.items()}, sorted(apart[1].windows)) == ({"O1": [call.id]}, [("WHEELS", "WHL-17", start)])
+    assert writes.SENT.round_trips - before == (1 if sql_engine.dialect.name == "postgresql" else 0)

@@ -7,14 +7,14 @@ after commit).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from jisflow.domain.alerts import Alert
-from jisflow.domain.calloff import CallOffState
+from jisflow.domain.calloff import CallOffLine, CallOffState, CallWindow, StoredCalls
 from jisflow.domain.errors import ExplosionError, NotFound, ProblemCollector, ValidationError, at
 from jisflow.domain.events import AlertAcknowledged, Event, PlantLoaded, SequenceImported
 from jisflow.domain.explosion import check_vehicle, need_time, rule_problem
@@ -56,6 +56,36 @@ def _seen(uow: AbstractUnitOfWork, message_id: str | None, scope: str, now: date
     return not uow.inbox.claim(f"{scope}:{message_id}", now)
 
 
+class _IssuingState(Mapping[tuple[str, str], CallOffLine]):
+    """The live call-off lines of the vehicles being issued, read when first needed; when the
+    summarized calls are asked for first, both are read together (``uow.issuing_state``)."""
+
+    def __init__(self, uow: AbstractUnitOfWork, line: str, order_ids: list[str]) -> None:
+        self._uow, self._line, self._order_ids = uow, line, order_ids
+        self._lines: dict[tuple[str, str], CallOffLine] | None = None
+
+    def calls(self, windows: set[CallWindow]) -> StoredCalls:
+        if self._lines is not None:
+            return self._uow.jit_calls.gather(self._line, self._order_ids, windows)
+        self._lines, stored = self._uow.issuing_state(self._line, self._order_ids, windows)
+        return stored
+
+    @property
+    def _read(self) -> dict[tuple[str, str], CallOffLine]:
+        if self._lines is None:
+            self._lines = self._uow.calloffs.live_lines_for(self._line, self._order_ids)
+        return self._lines
+
+    def __getitem__(self, key: tuple[str, str]) -> CallOffLine:
+        return self._read[key]
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._read)
+
+    def __len__(self) -> int:
+        return len(self._read)
+
+
 def _settle(
     uow: AbstractUnitOfWork, plant: Plant, chain: PearlChain, now: datetime, reason: str,
     order_ids: Iterable[str] | None = None, outcome: Outcome | None = None, ahead: timedelta = timedelta(0),
@@ -66,12 +96,8 @@ def _settle(
     kept = frozenset(
         o for ch in chain.changes if ch.kind is not ChangeKind.RESEQUENCE for o in ch.renumbered if o not in subjects
     )
-    existing = uow.calloffs.live_lines_for(chain.line_code, ids)
-    result = reconcile(
-        plant, chain, ids, now, existing,
-        lambda windows: uow.jit_calls.gather(chain.line_code, ids, windows),
-        reason, ahead, kept,
-    )
+    existing = _IssuingState(uow, chain.line_code, ids)
+    result = reconcile(plant, chain, ids, now, existing, existing.calls, reason, ahead, kept)
     uow.chains.save(chain)
     uow.calloffs.add_all(result.new_calloffs)
     if result.changed_lines:

@@ -238,6 +238,12 @@ class AbstractUnitOfWork(abc.ABC):
     def __exit__(self, *args: object) -> None:
         self.rollback()
 
+    def issuing_state(self, line: str, order_ids: list[str], windows: set[CallWindow]) -> tuple[dict[tuple[str, str], CallOffLine], StoredCalls]:
+        """What issuing for these vehicles starts from: their live call-off lines, and the
+        summarized calls that count them or fall in ``windows`` (an adapter may read both in
+        one go)."""
+        return self.calloffs.live_lines_for(line, order_ids), self.jit_calls.gather(line, order_ids, windows)
+
     def publish(self, events: Iterable[Event], at: datetime) -> None:
         """Record events: into the outbox and the audit log now (same transaction), to the bus
         after commit."""

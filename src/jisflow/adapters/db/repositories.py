@@ -654,11 +654,18 @@ class SqlCallOffRepository(ports.CallOffRepository):
         )
 
     def live_lines_for(self, line: str, order_ids: Iterable[str]) -> dict[tuple[str, str], CallOffLine]:
+        read = self.live_lines_read(line, order_ids)
+        return self.live_lines_from(self._connect.rows(*read, reads=_CALLOFF_LINE_TABLES)) if read is not None else {}
+
+    def live_lines_read(self, line: str, order_ids: Iterable[str]) -> tuple[Any, dict[str, Any]] | None:
+        """The statement and parameters of ``live_lines_for`` (None: nothing to read)."""
         wanted = sorted(set(order_ids))
         if not wanted:
-            return {}
-        statement = prepared(self._connect.connection, "calloffs.live_lines_for", _live_lines_for)
-        rows = self._connect.rows(statement, {"line": line, "order_ids": wanted}, reads=_CALLOFF_LINE_TABLES)
+            return None
+        return prepared(self._connect.connection, "calloffs.live_lines_for", _live_lines_for), {"line": line, "order_ids": wanted}
+
+    @staticmethod
+    def live_lines_from(rows: Iterable[Any]) -> dict[tuple[str, str], CallOffLine]:
         return {(row.order_id, row.family): _line_from(row) for row in rows}
 
     def save_lines(self, lines: Iterable[CallOffLine]) -> None:
@@ -747,6 +754,8 @@ def _counts_any_of(dialect: str) -> sa.ColumnElement[bool]:
 
 _CALL_UPDATE = sa.update(_sc).where(_sc.c.id == sa.bindparam("row_id"))
 _CALL_TABLES = frozenset({_sc.name})
+ISSUING_TABLES = _CALL_TABLES | {t.calloff_lines.name}
+"""What the reads of issuing read: the live call-off lines and the summarized calls."""
 
 
 def _numbered(thing: Any, ids: list[Any]) -> None:
@@ -791,9 +800,14 @@ class SqlSummarizedCallRepository(ports.SummarizedCallRepository):
 
     def gather(self, line: str, order_ids: Iterable[str], windows: Iterable[CallWindow]) -> StoredCalls:
         """One SELECT for both; a call found both ways is one object."""
+        read = self.gather_read(line, order_ids, windows)
+        return self.gather_from(self._connect.rows(*read, reads=_CALL_TABLES), order_ids, windows) if read is not None else StoredCalls()
+
+    def gather_read(self, line: str, order_ids: Iterable[str], windows: Iterable[CallWindow]) -> tuple[Any, dict[str, Any]] | None:
+        """The statement and parameters of ``gather`` (None: nothing to read)."""
         wanted, asked = sorted(set(order_ids)), set(windows)
         if not wanted and not asked:
-            return StoredCalls()
+            return None
         postgres = self._connect.connection.dialect.name == "postgresql"
 
         def build(insert: Any, dialect: str) -> Any:
@@ -822,9 +836,12 @@ class SqlSummarizedCallRepository(ports.SummarizedCallRepository):
             parameters.update(families=list(families), parts=list(parts), starts=list(starts))
         elif asked:
             parameters["windows"] = sorted(asked)
-        rows = self._connect.rows(query, parameters, reads=_CALL_TABLES)
+        return query, parameters
+
+    @staticmethod
+    def gather_from(rows: Iterable[Any], order_ids: Iterable[str], windows: Iterable[CallWindow]) -> StoredCalls:
         stored = StoredCalls()
-        wanted_set = set(wanted)
+        wanted_set, asked = set(order_ids), set(windows)
         for row in rows:
             call = _call_from(row)
             for order_id in sorted(wanted_set & call.contributions.keys()):

@@ -27,6 +27,7 @@ from jisflow.adapters.db import locking
 from jisflow.adapters.db import repositories as repos
 from jisflow.adapters.db import tenancy
 from jisflow.adapters.db.writes import Transaction
+from jisflow.domain.calloff import CallOffLine, CallWindow, StoredCalls
 from jisflow.services import unit_of_work as ports
 
 
@@ -84,6 +85,15 @@ class SqlUnitOfWork(ports.AbstractUnitOfWork):
         lost = locking.contention(args[1]) if len(args) > 1 and args[1] is not None else None
         if lost is not None:  # a lost race, rolled back: the bus may run the command again
             raise lost from args[1]
+
+    def issuing_state(self, line: str, order_ids: list[str], windows: set[CallWindow]) -> tuple[dict[tuple[str, str], CallOffLine], StoredCalls]:
+        """Both reads in one round trip."""
+        live, calls = self.calloffs.live_lines_read(line, order_ids), self.jit_calls.gather_read(line, order_ids, windows)
+        reads = [read for read in (live, calls) if read is not None]
+        found = iter(self._transaction.read_together(reads, repos.ISSUING_TABLES)) if reads else iter(())
+        lines = self.calloffs.live_lines_from(next(found)) if live is not None else {}
+        stored = self.jit_calls.gather_from(next(found), order_ids, windows) if calls is not None else StoredCalls()
+        return lines, stored
 
     def _commit(self) -> None:
         connection = self._active_connection()

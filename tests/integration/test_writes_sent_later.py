@@ -290,3 +290,10 @@ def test_the_live_lines_and_the_summarized_calls_of_issuing_are_read_together_an
     assert ({o: [c.id for c in cs] for o, cs in stored.counting.items()}, sorted(stored.windows)) == (
         {o: [c.id for c in cs] for o, cs in apart[1].counting.items()}, sorted(apart[1].windows)) == ({"O1": [call.id]}, [("WHEELS", "WHL-17", start)])
     assert writes.SENT.round_trips - before == (1 if sql_engine.dialect.name == "postgresql" else 0)
+
+
+def test_a_value_of_the_wrong_kind_in_a_read_is_refused_before_anything_is_sent(sql_engine):
+    with SqlUnitOfWork(sql_engine) as uow, pytest.raises(sa.exc.StatementError, match="naive datetime"):
+        uow.inbox.claim("MSG-1", datetime(2025, 3, 3, 7, 0))
+    with SqlUnitOfWork(sql_engine) as uow:
+        assert not uow.inbox.seen("MSG-1")

@@ -22,6 +22,11 @@ it, usually the COMMIT, with the same SQLAlchemy error a write sent at once woul
 transaction rolls back whole, as before. Values a write returns (new ids) reach their objects
 when it is sent, before ``commit()`` returns.
 
+Two more things travel the same way. ``connect.rows`` and ``connect.read_together`` run hot
+reads straight through the driver, compiled once (several in one round trip). ``connect.expect``
+checks what a command assumed from this process's memory (``assuming``), with the next round
+trip and always before the COMMIT. The whole write path: ``docs/write-path.md``.
+
 SQLite runs in-process, where a round trip costs nothing: there, writes handed over run at
 once.
 """
@@ -122,6 +127,15 @@ def _compile(statement: Any, dialect: sa.Dialect, keys: tuple[str, ...]) -> _Com
     return found
 
 
+def _converted(compiled: _Compiled, row: dict[str, Any]) -> dict[str, Any]:
+    """The row's values as the driver takes them; a value of the wrong kind is refused as
+    SQLAlchemy refuses it (``StatementError``)."""
+    try:
+        return compiled.parameters(row)
+    except Exception as exc:
+        raise sa.exc.StatementError(f"({type(exc).__module__}.{type(exc).__qualname__}) {exc}", compiled.sql, row, exc) from exc
+
+
 def _returned(sent: list[_Waiting]) -> None:
     """Hand the values the sent writes returned to their objects."""
     for write in sent:
@@ -184,12 +198,7 @@ class Transaction:
                 returned(list(result.scalars()))
             return
         compiled = _compile(statement, connection.dialect, tuple(rows[0]))
-        converted = []
-        for row in rows:  # a value of the wrong kind is refused here, where it was given
-            try:
-                converted.append(compiled.parameters(row))
-            except Exception as exc:
-                raise sa.exc.StatementError(f"({type(exc).__module__}.{type(exc).__qualname__}) {exc}", compiled.sql, row, exc) from exc
+        converted = [_converted(compiled, row) for row in rows]  # a value of the wrong kind is refused here, where it was given
         self._waiting.append(_Waiting(compiled, converted, returned))
         self._touched.add(touches)
         self._touched.add(touches.split("/", 1)[0])
@@ -219,7 +228,8 @@ class Transaction:
         if connection.dialect.name != "postgresql":
             self()
             return [list(connection.execute(statement, parameters)) for statement, parameters in statements]
-        compiled = [(_compile(statement, connection.dialect, tuple(parameters)), parameters) for statement, parameters in statements]
+        compiled = [(c, _converted(c, parameters)) for c, parameters in
+                    ((_compile(statement, connection.dialect, tuple(parameters)), parameters) for statement, parameters in statements)]
         fetched = self._send(compiled, writes=reads is None or not self._touched.isdisjoint(reads))
         return [c.rows(found) for (c, _), found in zip(compiled, fetched, strict=True)]
 
@@ -233,12 +243,13 @@ class Transaction:
         if connection.dialect.name != "postgresql":
             check(list(self().execute(statement, parameters)))
             return
-        self._expected.append((_compile(statement, connection.dialect, tuple(parameters)), parameters, check))
+        compiled = _compile(statement, connection.dialect, tuple(parameters))
+        self._expected.append((compiled, _converted(compiled, parameters), check))
 
     def _send(
         self, reads: Sequence[tuple[_Compiled, dict[str, Any]]], commit: Callable[[], None] | None = None, writes: bool = True,
     ) -> list[list[tuple[Any, ...]]]:
-        """The waiting writes (unless not ``writes``), then ``reads`` and the expectations,
+        """The waiting writes (unless not ``writes``), then ``reads`` (parameters converted) and the expectations,
         then ``commit``, in one pipeline: one round trip. Expectations are checked before
         anything else is done with the rows; when some wait for a commit, they go first, in a
         round trip of their own."""
@@ -265,7 +276,7 @@ class Transaction:
             if not waiting and commit is None and len(reads) == 1:  # one statement: no pipeline needed
                 (compiled, parameters), sql = reads[0], reads[0][0].sql
                 cursors.append(raw.cursor())
-                cursors[0].execute(sql, compiled.parameters(parameters))
+                cursors[0].execute(sql, parameters)
                 rows = [cursors[0].fetchall()]
                 SENT.statements += 1
                 SENT.round_trips += 1
@@ -280,7 +291,7 @@ class Transaction:
                 for compiled, parameters in reads:
                     sql = compiled.sql
                     cursors.append(raw.cursor())
-                    cursors[-1].execute(sql, compiled.parameters(parameters))
+                    cursors[-1].execute(sql, parameters)
                 if commit is not None:
                     sql = "COMMIT"
                     commit()

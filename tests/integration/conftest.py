@@ -1,8 +1,11 @@
-"""Fixtures of the integration tests: a small plant definition and a migrated SQL engine."""
+"""Fixtures of the integration tests: a small plant definition, a migrated SQL engine, and the
+database a worker process runs on."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -75,3 +78,12 @@ def sql_engine(db_url: str) -> Iterator[sa.Engine]:
         yield engine
     finally:
         engine.dispose()
+
+
+@pytest.fixture
+def database(tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """The URL of an empty database for worker processes: PostgreSQL when the tests have one
+    (``JISFLOW_TEST_POSTGRES_URL``), else a SQLite file."""
+    if os.environ.get("JISFLOW_TEST_POSTGRES_URL"):
+        return request.getfixturevalue("empty_postgres_url")
+    return f"sqlite:///{tmp_path / 'worker.db'}"

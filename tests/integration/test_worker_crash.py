@@ -9,7 +9,6 @@ NATS server at 127.0.0.1:4222.
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 import signal
@@ -44,13 +43,6 @@ KILLS = 4
 SEED = 20261204
 LINE = "TF1"
 DEADLINE_S = 600
-
-
-@pytest.fixture
-def database(tmp_path: Path, request: pytest.FixtureRequest) -> str:
-    if os.environ.get("JISFLOW_TEST_POSTGRES_URL"):
-        return request.getfixturevalue("empty_postgres_url")
-    return f"sqlite:///{tmp_path / 'worker.db'}"
 
 
 CALLOFF_NUMBER = re.compile(r"CO-[0-9A-F]{16}")

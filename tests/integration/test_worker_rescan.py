@@ -5,7 +5,6 @@ after the message in hand, the line's order kept and every broadcast applied onc
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import threading
 import time
@@ -25,13 +24,6 @@ from jisflow.services.clock import SimulatedClock
 needs_nats = pytest.mark.skipif(not nats_answers(), reason="no NATS server answers at 127.0.0.1:4222")
 
 PER_LINE = 20
-
-
-@pytest.fixture
-def database(tmp_path: Path, request: pytest.FixtureRequest) -> str:
-    if os.environ.get("JISFLOW_TEST_POSTGRES_URL"):
-        return request.getfixturevalue("empty_postgres_url")
-    return f"sqlite:///{tmp_path / 'worker.db'}"
 
 
 def test_a_newly_loaded_line_is_dealt_into_the_sorted_split_and_named_lines_stay_fixed():

@@ -4,7 +4,6 @@ order of its feed."""
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -20,13 +19,6 @@ pytestmark = pytest.mark.skipif(not nats_answers(), reason="no NATS server answe
 
 PER_LINE = 40
 LINES = ["TF1", "TF2"]
-
-
-@pytest.fixture
-def database(tmp_path: Path, request: pytest.FixtureRequest) -> str:
-    if os.environ.get("JISFLOW_TEST_POSTGRES_URL"):
-        return request.getfixturevalue("empty_postgres_url")
-    return f"sqlite:///{tmp_path / 'worker.db'}"
 
 
 def test_two_workers_share_two_lines_each_applying_its_own_line_in_feed_order(database: str, tmp_path: Path):

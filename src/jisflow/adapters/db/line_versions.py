@@ -15,10 +15,9 @@ from collections.abc import Collection
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
 from jisflow.adapters.db import tables as t
-from jisflow.adapters.db.statements import prepared
+from jisflow.adapters.db.statements import one_of, prepared
 from jisflow.adapters.db.writes import Transaction
 
 CHAIN = "chain"
@@ -31,20 +30,23 @@ def new_version() -> int:
     return secrets.randbits(62)
 
 
+def _read_statement(connection: sa.Connection, lock: bool) -> Any:
+    def build(insert: Any, dialect: str) -> Any:
+        query: Any = sa.select(_lv.c.line_code, _lv.c.version).where(
+            _lv.c.kind == sa.bindparam("kind"), one_of(_lv.c.line_code, "codes", dialect)
+        )
+        return query.order_by(_lv.c.line_code).with_for_update() if lock and dialect == "postgresql" else query
+
+    return prepared(connection, ("line_versions.read", lock), build)
+
+
 def read(connection: sa.Connection, line_codes: list[str], kind: str, lock: bool = False) -> dict[str, int]:
     """The versions of ``kind`` of the lines that have one (locked until the end of the
     transaction when ``lock``, taken in line-code order)."""
     if not line_codes:
         return {}
-
-    def build(insert: Any, dialect: str) -> Any:
-        query: Any = sa.select(_lv.c.line_code, _lv.c.version).where(
-            _lv.c.kind == sa.bindparam("kind"), _lv.c.line_code.in_(sa.bindparam("codes", expanding=True))
-        )
-        return query.order_by(_lv.c.line_code).with_for_update() if lock and dialect == "postgresql" else query
-
-    query = prepared(connection, ("line_versions.read", lock), build)
-    return {code: version for code, version in connection.execute(query, {"kind": kind, "codes": sorted(line_codes)})}
+    rows = connection.execute(_read_statement(connection, lock), {"kind": kind, "codes": sorted(line_codes)})
+    return {code: version for code, version in rows}
 
 
 def read_rows(transaction: Transaction, line_codes: list[str], kind: str, reads: Collection[str] | None = None) -> dict[str, int]:
@@ -52,16 +54,8 @@ def read_rows(transaction: Transaction, line_codes: list[str], kind: str, reads:
     (``Transaction.rows``; ``reads`` as there)."""
     if not line_codes:
         return {}
-
-    def build(insert: Any, dialect: str) -> Any:
-        codes = (
-            _lv.c.line_code == sa.any_(sa.bindparam("codes", type_=postgresql.ARRAY(sa.String)))
-            if dialect == "postgresql" else _lv.c.line_code.in_(sa.bindparam("codes", expanding=True))
-        )
-        return sa.select(_lv.c.line_code, _lv.c.version).where(_lv.c.kind == sa.bindparam("kind"), codes)
-
-    query = prepared(transaction.connection, "line_versions.read_rows", build)
-    return {code: version for code, version in transaction.rows(query, {"kind": kind, "codes": sorted(line_codes)}, reads)}
+    rows = transaction.rows(_read_statement(transaction.connection, False), {"kind": kind, "codes": sorted(line_codes)}, reads)
+    return {code: version for code, version in rows}
 
 
 def _bump_statement(connection: sa.Connection) -> Any:

@@ -24,7 +24,7 @@ from sqlalchemy.dialects import postgresql
 
 from jisflow.adapters.db import line_versions, locking
 from jisflow.adapters.db import tables as t
-from jisflow.adapters.db.statements import prepared, upsert
+from jisflow.adapters.db.statements import one_of, prepared, upsert
 from jisflow.adapters.db.writes import Transaction
 from jisflow.adapters.plant_file import parse_plant_definition
 from jisflow.domain.alerts import Alert, AlertKind, Severity
@@ -597,10 +597,7 @@ _CALLOFF_LINE_INSERT = sa.insert(_cl).returning(_cl.c.id, sort_by_parameter_orde
 
 
 def _live_lines_for(insert: Any, dialect: str) -> Any:
-    order_ids = (  # PostgreSQL takes the list as one array: one statement text, prepared once
-        _cl.c.order_id == sa.any_(sa.bindparam("order_ids", type_=postgresql.ARRAY(sa.String)))
-        if dialect == "postgresql" else _cl.c.order_id.in_(sa.bindparam("order_ids", expanding=True))
-    )
+    order_ids = one_of(_cl.c.order_id, "order_ids", dialect)
     # the state as a literal, as in the live index's predicate: a prepared (generic) plan can use that index only then
     live = _cl.c.state != sa.literal_column(f"'{CallOffState.CANCELLED.value}'")
     return sa.select(_cl).where(_cl.c.line_code == sa.bindparam("line"), order_ids, live)

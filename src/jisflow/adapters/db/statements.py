@@ -33,6 +33,15 @@ def conflict_insert(connection: sa.Connection, table: sa.Table) -> Any:
     return dialect_insert(connection.dialect.name)(table)
 
 
+def one_of(column: sa.ColumnElement[Any], parameter: str, dialect: str) -> sa.ColumnElement[bool]:
+    """``column`` is one of the list given as ``parameter``: on PostgreSQL one array
+    (``= ANY``), so the statement's text, and its prepared plan, do not depend on the list's
+    length; elsewhere an expanding ``IN``."""
+    if dialect == "postgresql":
+        return column == sa.any_(sa.bindparam(parameter, type_=postgresql.ARRAY(sa.String)))
+    return column.in_(sa.bindparam(parameter, expanding=True))
+
+
 def prepared(connection: sa.Connection, key: Hashable, build: Callable[..., Any]) -> Any:
     """The statement ``build(insert, dialect)`` made the first time ``key`` was asked for on
     this dialect."""

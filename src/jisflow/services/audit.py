@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +30,10 @@ class AuditEntry:
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     id: int | None = None
+    # where the change happened, when it belongs to a plant: the plant, or a line of it (the
+    # store files the entry by plant, its partition on PostgreSQL); not part of the entry's value
+    plant: str | None = field(default=None, compare=False, repr=False)
+    line: str | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -88,10 +92,24 @@ DESCRIBE: dict[str, Callable[[dict[str, Any]], tuple[str, dict | None, dict | No
 
 def entry_for(topic: str, payload: dict[str, Any], actor: str, at: datetime) -> AuditEntry:
     subject, before, after = DESCRIBE.get(topic, _generic)(payload)
-    return AuditEntry(actor=actor, at=at, action=topic, subject=subject, before=before, after=after)
+    return AuditEntry(
+        actor=actor, at=at, action=topic, subject=subject, before=before, after=after,
+        plant=_text(payload.get("plant")), line=_text(payload.get("line")),
+    )
 
 
-def changes(actor: str, at: datetime, action: str, kind: str, before: Mapping[str, dict[str, Any] | None], after: Mapping[str, dict[str, Any]]) -> list[AuditEntry]:
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def changes(
+    actor: str, at: datetime, action: str, kind: str, before: Mapping[str, dict[str, Any] | None], after: Mapping[str, dict[str, Any]],
+    *, line: str | None = None,
+) -> list[AuditEntry]:
     """One entry for each object of ``kind`` in ``after`` whose state differs from its state in
-    ``before`` (absent or None there: the object is new), its subject ``<kind>/<id>``."""
-    return [AuditEntry(actor, at, action, f"{kind}/{key}", before.get(key), state) for key, state in after.items() if before.get(key) != state]
+    ``before`` (absent or None there: the object is new), its subject ``<kind>/<id>``; ``line``:
+    the line the objects belong to."""
+    return [
+        AuditEntry(actor, at, action, f"{kind}/{key}", before.get(key), state, line=line)
+        for key, state in after.items() if before.get(key) != state
+    ]

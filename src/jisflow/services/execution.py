@@ -198,13 +198,14 @@ class _Work:
             self.uow.execution.add_records(self.records)
         for alert in self.alerts:
             self.uow.alerts.add(alert)
-        by_action: dict[str, tuple[dict[str, dict[str, Any] | None], dict[str, dict[str, Any]]]] = {}
+        by_action: dict[tuple[str, str], tuple[dict[str, dict[str, Any] | None], dict[str, dict[str, Any]]]] = {}
         for rack_id, (action, before) in self.watched.items():
             if rack_id in self.racks:  # saved: changed
-                was, now = by_action.setdefault(action, ({}, {}))
-                was[rack_id], now[rack_id] = before, _rack_state(self.racks[rack_id])
-        for action, (was, now) in by_action.items():
-            self.audited.extend(changes(self.uow.actor, self.now, action, "rack", was, now))
+                rack = self.racks[rack_id]
+                was, now = by_action.setdefault((action, rack.line), ({}, {}))
+                was[rack_id], now[rack_id] = before, _rack_state(rack)
+        for (action, line), (was, now) in by_action.items():
+            self.audited.extend(changes(self.uow.actor, self.now, action, "rack", was, now, line=line))
         self.uow.audit.append(self.audited)
         self.uow.publish(self.events, self.now)
 
@@ -434,7 +435,7 @@ def plan_loads(cmd: PlanLoads, uow: AbstractUnitOfWork, clock: Clock) -> Outcome
                     work.racks[rack.id] = rack
                 uow.execution.save_shipment(shipment)
                 shipments.append(shipment)
-        work.audited.extend(changes(uow.actor, now, "shipment.planned", "shipment", {}, {s.id: _shipment_state(s) for s in shipments}))
+        work.audited.extend(changes(uow.actor, now, "shipment.planned", "shipment", {}, {s.id: _shipment_state(s) for s in shipments}, line=cmd.line))
         work.flush()
         uow.commit()
     return Outcome(details={"shipments": [

@@ -825,7 +825,7 @@ def sync_line(
         for item, demands in upserts.items():
             stocks[item].upsert(*demands)
         after = {code: {**_reserved(agg), "rows": len(agg.changed) + len(agg.removed)} for code, agg in stocks.items() if agg.changed or agg.removed}
-        uow.audit.append(changes(uow.actor, now, "reservations.synced", "reservations", before, after))
+        uow.audit.append(changes(uow.actor, now, "reservations.synced", "reservations", before, after, line=line_code))
         save_stock(uow, stocks.values())
         stored = uow.inventory.line_reservations(line_code)  # as this transaction leaves them
     state = _LineSync(plant, wanted, stored, consumed, built, vehicles, basis if basis is not None else chain.planned_basis(now))

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from jisflow.adapters.db import tables as t
 from jisflow.adapters.db import tables_api as ta
 from jisflow.adapters.db.repositories import Connect
+from jisflow.adapters.db.statements import plant_code_for
 from jisflow.domain.auth import ApiKey, Role, Scope, User
 from jisflow.domain.errors import NotFound
 from jisflow.services.audit import AuditEntry, AuditLog, AuditPage
@@ -69,7 +70,7 @@ class SqlAccountRepository(AccountRepository):
 _au = ta.audit_log
 
 
-_AUDIT_INSERT = sa.insert(_au)
+_AUDIT_INSERT = sa.insert(_au).values(plant_code=plant_code_for("line", plant="plant"))
 
 
 class SqlAuditLog(AuditLog):
@@ -78,7 +79,11 @@ class SqlAuditLog(AuditLog):
 
     def append(self, entries: Iterable[AuditEntry]) -> None:
         """One statement, sent later."""
-        rows = [{"at": e.at, "actor": e.actor, "action": e.action, "subject": e.subject, "before": e.before, "after": e.after} for e in entries]
+        rows = [
+            {"at": e.at, "actor": e.actor, "action": e.action, "subject": e.subject, "before": e.before, "after": e.after,
+             "plant": e.plant, "line": e.line}
+            for e in entries
+        ]
         self._connect.later(_AUDIT_INSERT, rows, "audit_log")
 
     def read(self, after_id: int = 0, limit: int = 100, actor: str | None = None, subject: str | None = None) -> AuditPage:

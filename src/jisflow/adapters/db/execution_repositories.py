@@ -7,6 +7,7 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 
 from jisflow.adapters.db import tables_execution as te
+from jisflow.adapters.db.statements import plant_code_for
 from jisflow.adapters.db.writes import Transaction
 from jisflow.domain.execution import ExecutionRecord, ExecutionSetup, RecordKind
 from jisflow.domain.racks import Rack, RackState
@@ -14,6 +15,9 @@ from jisflow.domain.transport import Shipment, ShipmentState
 from jisflow.services import execution_ports as ep
 
 Connect = Transaction
+
+_RECORD_INSERT = sa.insert(te.records).values(plant_code=plant_code_for("record_line"))
+"""A record's plant (its partition on PostgreSQL) is the plant of its line."""
 
 
 class SqlExecutionRepository(ep.ExecutionRepository):
@@ -78,11 +82,12 @@ class SqlExecutionRepository(ep.ExecutionRepository):
 
     def add_records(self, records: Iterable[ExecutionRecord]) -> None:
         rows = [
-            {"kind": r.kind.value, "at": r.at, "line": r.line, "order_id": r.order_id, "serial": r.serial, "document": ep.record_to_doc(r)}
+            {"kind": r.kind.value, "at": r.at, "line": r.line, "order_id": r.order_id, "serial": r.serial, "document": ep.record_to_doc(r),
+             "record_line": r.line}
             for r in records
         ]
         if rows:
-            self._c().execute(sa.insert(te.records), rows)
+            self._c().execute(_RECORD_INSERT, rows)
 
     def records(self, *, line: str | None = None, kinds: tuple[RecordKind, ...] = (), serial: str | None = None, order_id: str | None = None) -> list[ExecutionRecord]:
         r = te.records.c

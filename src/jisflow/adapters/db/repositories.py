@@ -24,7 +24,7 @@ from sqlalchemy.dialects import postgresql
 
 from jisflow.adapters.db import line_versions, locking
 from jisflow.adapters.db import tables as t
-from jisflow.adapters.db.statements import one_of, prepared, upsert
+from jisflow.adapters.db.statements import one_of, plant_code_for, prepared, upsert
 from jisflow.adapters.db.writes import Transaction
 from jisflow.adapters.plant_file import parse_plant_definition
 from jisflow.domain.alerts import Alert, AlertKind, Severity
@@ -47,11 +47,6 @@ def _now() -> datetime:
 def _ordered(connection: sa.Connection, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     """Sort text by code point, as Python does, whatever the database's collation."""
     return column.collate("C") if connection.dialect.name == "postgresql" else column
-
-
-def _plant_of_line(param: str) -> sa.ScalarSelect[Any]:
-    """The plant of the line named by parameter ``param``."""
-    return sa.select(t.lines.c.plant_code).where(t.lines.c.code == sa.bindparam(param, type_=sa.String)).scalar_subquery()
 
 
 # ------------------------------------------------------------------------------ plants
@@ -291,7 +286,7 @@ class _StoredChain:
 _ENTRY_UPDATE = sa.update(_ce).where(_ce.c.id == sa.bindparam("row_id"))
 _CHAIN_TABLES = frozenset({t.lines.name, f"line_versions/{line_versions.CHAIN}", _ce.name, t.line_feeds.name})
 """What reading a chain reads (writes sent later to other tables may keep waiting)."""
-_SEQUENCE_CHANGE_INSERT = sa.insert(t.sequence_changes).values(plant_code=sa.func.coalesce(_plant_of_line("plant_of_line"), ""))
+_SEQUENCE_CHANGE_INSERT = sa.insert(t.sequence_changes).values(plant_code=plant_code_for("plant_of_line"))
 
 _stored_chains: weakref.WeakKeyDictionary[sa.Engine, dict[str, _StoredChain]] = weakref.WeakKeyDictionary()
 """Per engine and line, the pearl chain this process last read or wrote, under its version
@@ -895,7 +890,7 @@ def _alert_from(row: Any) -> Alert:
     )
 
 
-_ALERT_INSERT = sa.insert(_al).returning(_al.c.id)
+_ALERT_INSERT = sa.insert(_al).values(plant_code=plant_code_for("line")).returning(_al.c.id)
 
 
 class SqlAlertRepository(ports.AlertRepository):
@@ -911,6 +906,7 @@ class SqlAlertRepository(ports.AlertRepository):
                 "kind": alert.kind.value,
                 "severity": severity,
                 "line_code": alert.line,
+                "line": alert.line,
                 "order_id": alert.order_id,
                 "seq_no": alert.seq_no,
                 "message": alert.message,
@@ -959,9 +955,7 @@ _ob = t.outbox
 _INBOX_TABLES = frozenset({t.inbox.name})
 
 
-_OUTBOX_INSERT = sa.insert(_ob).values(
-    plant_code=sa.func.coalesce(sa.bindparam("plant", type_=sa.String), _plant_of_line("line"), "")
-)
+_OUTBOX_INSERT = sa.insert(_ob).values(plant_code=plant_code_for("line", plant="plant"))
 """The plant of a message (its partition on PostgreSQL): named in it, or the plant of its line."""
 
 

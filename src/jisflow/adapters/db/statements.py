@@ -20,6 +20,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from jisflow.adapters.db import tables as t
+
 _STATEMENTS: dict[tuple[Hashable, str], Any] = {}
 
 
@@ -65,3 +67,13 @@ def upsert(connection: sa.Connection, table: sa.Table, keys: Sequence[str], colu
         return statement.returning(*(table.c[name] for name in returning)) if returning else statement
 
     return prepared(connection, ("upsert", table.name, tuple(keys), tuple(columns), tuple(returning)), build)
+
+
+def plant_code_for(line: str, plant: str | None = None) -> sa.ColumnElement[Any]:
+    """The ``plant_code`` of a row written (its partition on PostgreSQL): the plant named by the
+    parameter ``plant`` when there is one and it is not null, else the plant of the line named
+    by the parameter ``line``, else ``''`` (the default partition)."""
+    of_line = sa.select(t.lines.c.plant_code).where(t.lines.c.code == sa.bindparam(line, type_=sa.String)).scalar_subquery()
+    if plant is None:
+        return sa.func.coalesce(of_line, "")
+    return sa.func.coalesce(sa.bindparam(plant, type_=sa.String), of_line, "")

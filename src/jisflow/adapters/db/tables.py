@@ -258,6 +258,8 @@ alerts = sa.Table(
     sa.Column("raised_at", UtcDateTime, nullable=False),
     sa.Column("acknowledged_at", UtcDateTime, nullable=True),
     sa.Column("acknowledged_by", sa.String, nullable=True),
+    # the partition key on PostgreSQL (migration 0008): the plant of the line
+    sa.Column("plant_code", sa.String, nullable=False, server_default=""),
     sa.Index(None, "line_code", "id"),
 )
 

@@ -41,6 +41,8 @@ audit_log = sa.Table(
     sa.Column("subject", sa.String, nullable=False),
     sa.Column("before", JSON, nullable=True),
     sa.Column("after", JSON, nullable=True),
+    # the partition key on PostgreSQL (migration 0008): the plant of the change, '' for none
+    sa.Column("plant_code", sa.String, nullable=False, server_default=""),
     sa.Index(None, "actor", "id"),
 )
 

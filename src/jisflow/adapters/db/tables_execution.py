@@ -56,6 +56,8 @@ records = sa.Table(
     sa.Column("order_id", sa.String, nullable=True),
     sa.Column("serial", sa.String, nullable=True),
     sa.Column("document", JSON, nullable=False),
+    # the partition key on PostgreSQL (migration 0008): the plant of the line
+    sa.Column("plant_code", sa.String, nullable=False, server_default=""),
     sa.CheckConstraint(_in("kind", [k.value for k in RecordKind]), name="kind"),
     sa.Index(None, "line", "kind"),
     sa.Index(None, "serial"),

@@ -38,6 +38,16 @@ class App:
     def relay(self) -> RelayReport:
         return relay_all(self.uow, self.publisher, self.clock, self.batch_size)
 
+    def companions(self, count: int) -> list[App]:
+        """This app and up to ``count - 1`` more, wired alike on the same store, clock and
+        publisher, each with a unit of work of its own, so that as many threads can run
+        commands and queries at once. A store that takes one transaction at a time (SQLite,
+        memory) gives this app alone."""
+        apps = [self]
+        while len(apps) < count and (uow := self.uow.companion()) is not None:
+            apps.append(bootstrap(uow, clock=self.clock, publisher=self.publisher, batch_size=self.batch_size))
+        return apps
+
 
 def bootstrap(
     uow: AbstractUnitOfWork | None = None,

@@ -11,6 +11,7 @@ variable                       default                     meaning
 ``JISFLOW_DEMO_SPEED``         ``600``                     simulated seconds per real second (demo)
 ``JISFLOW_OUTBOX_BATCH_SIZE``  ``100``                     messages the outbox relay takes at a time
 ``JISFLOW_WEB_SECRET``         (random per process)        signs the control tower's session cookie
+``JISFLOW_API_CONCURRENCY``    ``4``                       requests the API serves at once (PostgreSQL)
 =============================  ==========================  ==========================================
 """
 
@@ -34,6 +35,7 @@ class Settings(BaseSettings):
     demo_speed: PositiveInt = 600
     outbox_batch_size: PositiveInt = 100
     web_secret: str | None = None
+    api_concurrency: PositiveInt = 4
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -13,6 +13,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -287,10 +288,9 @@ def test_a_real_deadlock_is_retried_and_both_commands_succeed(pg):
     assert sum(b.retried for b in buses) == 1, "PostgreSQL broke the deadlock; its victim ran again"
 
 
-@pytest.fixture
-def impatient_api(pg):
-    """The API on a jisflow whose connections wait at most 100 ms for a lock, and a planner."""
-    engine = make_engine(pg, connect_args={"options": "-c lock_timeout=100"})
+def _api(url: str, **engine_options):
+    """The API on a jisflow on ``url``, and a planner."""
+    engine = make_engine(url, **engine_options)
     clock = SimulatedClock(T0)
     app = bootstrap(SqlUnitOfWork(engine), clock=clock)
     auth.create_user(app.uow, clock, "planner", Role.PLANNER)
@@ -300,6 +300,18 @@ def impatient_api(pg):
         yield app, client, {"Authorization": f"Bearer {token}"}
     finally:
         engine.dispose()
+
+
+@pytest.fixture
+def impatient_api(pg):
+    """The API on a jisflow whose connections wait at most 100 ms for a lock, and a planner."""
+    yield from _api(pg, connect_args={"options": "-c lock_timeout=100"})
+
+
+@pytest.fixture
+def api_on_pg(pg):
+    """The API on a jisflow on PostgreSQL (it serves four requests at once), and a planner."""
+    yield from _api(pg)
 
 
 def hold_line(url: str, held: threading.Event, release: Callable[[], bool]) -> None:
@@ -351,3 +363,44 @@ def test_the_api_answers_a_race_it_could_not_win_with_503_and_retry_after(impati
     with app.uow:
         chain = app.uow.chains.get(app.uow.plants.of_line("L1").line("L1"))
     assert chain.feed.last_broadcast_seq_no is None, "nothing was applied"
+
+
+@pytest.mark.postgres
+def test_a_request_waiting_for_a_held_line_does_not_hold_up_the_others(api_on_pg, pg):
+    _, client, headers = api_on_pg
+    held, release = threading.Event(), threading.Event()
+    holder = threading.Thread(target=hold_line, args=(pg, held, release.is_set))
+    holder.start()
+    try:
+        assert held.wait(10)
+        with ThreadPoolExecutor(2) as pool:
+            slow = pool.submit(client.post, "/lines/L1/broadcast-next", json={"count": 1}, headers=headers)
+            quick = pool.submit(client.get, "/inventory/items", headers=headers).result(10)
+            assert quick.status_code == 200, quick.text
+            assert not slow.done(), "the broadcast waits for the line until it is released"
+            release.set()
+            assert slow.result(20).status_code == 200
+    finally:
+        release.set()
+        holder.join(10)
+
+
+@pytest.mark.postgres
+def test_concurrent_receipts_through_the_api_all_land_and_a_repeated_key_lands_once(api_on_pg):
+    app, client, _ = api_on_pg
+    auth.create_user(app.uow, app.clock, "store", Role.WAREHOUSE)
+    headers = {"Authorization": f"Bearer {auth.issue_key(app.uow, app.clock, 'store', cost=2**8).token}"}
+    body = {"item": "NUT-8", "location": "S10-KLT", "quantity": 1}
+
+    def receive(n: int):
+        key = "same" if n % 4 == 0 else f"key-{n}"
+        return client.post("/inventory/receipts", json={**body, "reference": key}, headers={**headers, "Idempotency-Key": key})
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(receive, range(24)))
+    assert [a.status_code for a in answers] == [201] * 24
+    replayed = [a for a in answers if a.headers.get("Idempotent-Replayed") == "true"]
+    assert len(replayed) == 5  # six requests share one key: one applies, five get its answer back
+    with app.uow:
+        on_hand = app.uow.inventory.balances(["NUT-8"])["NUT-8"].on_hand
+    assert on_hand == OPENING + 24 - 5

@@ -238,6 +238,11 @@ class AbstractUnitOfWork(abc.ABC):
     def __exit__(self, *args: object) -> None:
         self.rollback()
 
+    def companion(self) -> AbstractUnitOfWork | None:
+        """Another unit of work on the same store that may run transactions at the same time as
+        this one (from another thread), or None when the store takes one at a time."""
+        return None
+
     def issuing_state(self, line: str, order_ids: list[str], windows: set[CallWindow]) -> tuple[dict[tuple[str, str], CallOffLine], StoredCalls]:
         """What issuing for these vehicles starts from: their live call-off lines, and the
         summarized calls that count them or fall in ``windows`` (an adapter may read both in

@@ -56,6 +56,11 @@ class SqlUnitOfWork(ports.AbstractUnitOfWork):
         self.idempotency = api_repos.SqlIdempotencyStore(connect)
         self.webhooks = api_repos.SqlWebhookRepository(connect)
 
+    def companion(self) -> SqlUnitOfWork | None:
+        """On PostgreSQL, another unit of work on the same engine (its pool, and what the process
+        keeps of lines and items, are shared). SQLite has one writer at a time: None."""
+        return SqlUnitOfWork(self.engine) if self.engine.dialect.name == "postgresql" else None
+
     def _active_connection(self) -> sa.Connection:
         if self._connection is None:
             raise RuntimeError("the unit of work is used outside its `with` block")

@@ -6,7 +6,6 @@ pages with a cursor; every POST takes an ``Idempotency-Key``; request bodies are
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 from fastapi import FastAPI
@@ -24,6 +23,7 @@ from jisflow.entrypoints.api.schemas import MeOut, Problem
 class ApiSettings:
     max_body_bytes: int = 2 * 1024 * 1024
     title: str = "jisflow"
+    concurrency: int = 4  # requests served at once (PostgreSQL; SQLite serves one at a time)
 
 
 class BodySizeLimit:
@@ -115,7 +115,7 @@ def create_app(app: App | None = None, settings: ApiSettings | None = None) -> F
         responses={status: {"model": Problem, "description": text} for status, text in ERRORS.items()},
     )
     _document_problems(api)
-    api.state.jisflow = Context(app, threading.RLock())
+    api.state.jisflow = Context(app.companions(settings.concurrency))
     problems.install(api)
     api.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     for module in (plants, lines, sequence, calloffs, execution, inventory, alerts, audit, webhooks):

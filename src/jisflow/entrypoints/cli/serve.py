@@ -25,12 +25,14 @@ def serve(
     from jisflow.bootstrap import bootstrap
     from jisflow.config import get_settings
     from jisflow.entrypoints.api import create_app
+    from jisflow.entrypoints.api.app import ApiSettings
 
-    api = create_app(bootstrap(database_url=db, migrate=migrate))
+    settings = get_settings()
+    api = create_app(bootstrap(database_url=db, migrate=migrate), ApiSettings(concurrency=settings.api_concurrency))
     if tower:
         from jisflow.entrypoints.web import mount_tower
 
-        mount_tower(api, storage_secret=get_settings().web_secret)
+        mount_tower(api, storage_secret=settings.web_secret)
         console.print(f"jisflow control tower on http://{host}:{port}/tower")
     console.print(f"jisflow API on http://{host}:{port} (docs at /docs)")
     from jisflow.entrypoints.process import freeze_startup_objects

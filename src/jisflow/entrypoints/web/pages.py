@@ -49,9 +49,8 @@ def _ctx() -> Context:
 
 # --------------------------------------------------------------------------- data access
 def _read(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    ctx = _ctx()
-    with ctx.lock:
-        return fn(ctx.app, *args, **kwargs)
+    with _ctx().borrow() as app:
+        return fn(app, *args, **kwargs)
 
 
 async def load(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -74,9 +73,8 @@ async def act(who: Principal, command: c.Command, done: str) -> bool:
 
 
 def _authenticate(token: str) -> Principal:
-    ctx = _ctx()
-    with ctx.lock:
-        return auth.authenticate(ctx.app.uow, token)
+    with _ctx().borrow() as app:
+        return auth.authenticate(app.uow, token)
 
 
 RECHECK_SECONDS = 60.0

@@ -15,7 +15,10 @@ Every answer must be a 2xx. It prints the requests per route and one line::
 
     RESULT api_load rps=<n> p99_ms=<x> errors=<n>
 
-where ``p99_ms`` is the 99th percentile of all request latencies.
+where ``p99_ms`` is the 99th percentile of all request latencies. On PostgreSQL,
+``--side-by-side`` then runs the same load on a copy of the same prepared database against a
+server that handles one request at a time (``JISFLOW_API_CONCURRENCY=1``), and the line ends
+with ``vs_one_at_a_time=<ratio of requests per second>``.
 """
 
 from __future__ import annotations
@@ -144,36 +147,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", help="a PostgreSQL server to run on (a database of its own is made there); default: a SQLite file")
-    parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--chain", type=int, default=600, help="vehicles in the pearl chain")
-    parser.add_argument("--seed", type=int, default=7)
-    args = parser.parse_args()
-
-    workdir = Path(tempfile.mkdtemp(prefix="jisflow-api-load-"))
-    admin = None
-    if args.url:
-        name = f"jisflow_api_load_{os.getpid()}_{secrets.token_hex(3)}"
-        admin = make_engine(args.url, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        url = sa.make_url(args.url).set(database=name).render_as_string(hide_password=False)
-    else:
-        url = f"sqlite:///{workdir / 'jisflow.db'}"
-    server = None
+def serve_and_load(url: str, token: str, items: list[str], args: argparse.Namespace, workdir: Path, concurrency: int | None):
+    """Start ``jisflow serve`` on ``url`` (``concurrency``: requests at once, None for its
+    default) and run the load against it."""
+    definition = load_plant_file(demo_plant_path())
+    locations = {r.part_number: f.route.line_side_location for f in definition.plant.families for r in f.rules if r.part_number}
+    port = free_port()
+    env = dict(os.environ)
+    if concurrency is not None:
+        env["JISFLOW_API_CONCURRENCY"] = str(concurrency)
+    log = open(workdir / f"serve-{port}.log", "w")
+    server = subprocess.Popen(
+        [sys.executable, "-c", "from jisflow.entrypoints.cli.main import app; app()", "serve", "--port", str(port), "--no-tower", "--db", url],
+        stdout=log, stderr=subprocess.STDOUT, env=env,
+    )
     try:
-        token, items = prepare(url, args.chain, args.seed)
-        definition = load_plant_file(demo_plant_path())
-        locations = {r.part_number: f.route.line_side_location for f in definition.plant.families for r in f.rules if r.part_number}
-        port = free_port()
-        log = open(workdir / "serve.log", "w")
-        server = subprocess.Popen(
-            [sys.executable, "-c", "from jisflow.entrypoints.cli.main import app; app()", "serve", "--port", str(port), "--no-tower", "--db", url],
-            stdout=log, stderr=subprocess.STDOUT,
-        )
         base = f"http://127.0.0.1:{port}"
         for _ in range(300):
             try:
@@ -182,31 +170,80 @@ def main() -> None:
             except httpx.HTTPError:
                 pass
             if server.poll() is not None:
-                sys.exit(f"jisflow serve stopped; see {workdir / 'serve.log'}")
+                sys.exit(f"jisflow serve stopped; see {log.name}")
             time.sleep(0.2)
         else:
             sys.exit("jisflow serve did not answer within a minute")
-        chosen = routes(items, locations)
-        latencies, per_route, errors, wall = asyncio.run(load(base, token, args.clients, args.seconds, chosen, args.seed))
+        return asyncio.run(load(base, token, args.clients, args.seconds, routes(items, locations), args.seed))
     finally:
-        if server is not None:
-            server.terminate()
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-        if admin is not None:
-            with admin.connect() as connection:
-                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.dispose()
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
 
-    database = "PostgreSQL" if args.url else "SQLite"
-    print(f"jisflow serve on {database}, {args.clients} clients for {wall:.1f} s: {len(latencies)} requests")
+
+def report(title: str, clients: int, latencies, per_route, errors, wall: float) -> None:
+    print(f"{title}, {clients} clients for {wall:.1f} s: {len(latencies)} requests, {len(latencies) / wall:.1f}/s, "
+          f"p99 {percentile(latencies, 0.99):.1f} ms")
     for route, values in sorted(per_route.items()):
         print(f"  {route:36s} {len(values):6d} requests, p50 {percentile(values, 0.5):7.1f} ms, p99 {percentile(values, 0.99):7.1f} ms")
     for what, count in errors.most_common(5):
         print(f"  error x{count}: {what}")
-    print(f"RESULT api_load rps={len(latencies) / wall:.1f} p99_ms={percentile(latencies, 0.99):.1f} errors={sum(errors.values())}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", help="a PostgreSQL server to run on (a database of its own is made there); default: a SQLite file")
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--chain", type=int, default=600, help="vehicles in the pearl chain")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--concurrency", type=int, help="requests the server handles at once (JISFLOW_API_CONCURRENCY; default: its own)")
+    parser.add_argument("--side-by-side", action="store_true",
+                        help="PostgreSQL: run the same load, on a copy of the same database, against a server that handles one request at a time too")
+    args = parser.parse_args()
+    if args.side_by_side and not args.url:
+        parser.error("--side-by-side needs --url (SQLite serves one request at a time anyway)")
+
+    workdir = Path(tempfile.mkdtemp(prefix="jisflow-api-load-"))
+    admin = None
+    made: list[str] = []
+    if args.url:
+        name = f"jisflow_api_load_{os.getpid()}_{secrets.token_hex(3)}"
+        admin = make_engine(args.url, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        made.append(name)
+        url = sa.make_url(args.url).set(database=name).render_as_string(hide_password=False)
+    else:
+        url = f"sqlite:///{workdir / 'jisflow.db'}"
+    try:
+        token, items = prepare(url, args.chain, args.seed)
+        one_url = None
+        if args.side_by_side:  # the same prepared database for the second server
+            with admin.connect() as connection:
+                connection.exec_driver_sql(f'CREATE DATABASE "{name}_one" TEMPLATE "{name}"')
+            made.append(f"{name}_one")
+            one_url = sa.make_url(args.url).set(database=f"{name}_one").render_as_string(hide_password=False)
+        measured = serve_and_load(url, token, items, args, workdir, args.concurrency)
+        one = serve_and_load(one_url, token, items, args, workdir, 1) if one_url else None
+    finally:
+        if admin is not None:
+            with admin.connect() as connection:
+                for database in made:
+                    connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            admin.dispose()
+
+    database = "PostgreSQL" if args.url else "SQLite"
+    at_once = f", {args.concurrency} requests at once" if args.concurrency else ""
+    report(f"jisflow serve on {database}{at_once}", args.clients, *measured)
+    latencies, _, errors, wall = measured
+    result = f"RESULT api_load rps={len(latencies) / wall:.1f} p99_ms={percentile(latencies, 0.99):.1f} errors={sum(errors.values())}"
+    if one is not None:
+        report("the same load, one request at a time", args.clients, *one)
+        result += f" vs_one_at_a_time={(len(latencies) / wall) / (len(one[0]) / one[3]):.2f}"
+    print(result)
 
 
 if __name__ == "__main__":

@@ -13,14 +13,17 @@ reported as stale.
     plan = supersede(stored, [received], interchange="edifact:OEM:SUP:42", at=now)
     plan.remove   # keys of the stored lines to drop
     plan.add      # the new lines
+
+Planning reads the stored lines as periods (``periods_of``): each quantity is demand of the
+part due at its period's start (see there why not spread over the period).
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from jisflow.domain.errors import ProblemCollector
 
@@ -167,3 +170,53 @@ def supersede(stored: Iterable[ForecastLine], received: Iterable[ReceivedForecas
     plan.remove = sorted(k for k, ln in before.items() if current.get(k) != ln)
     plan.add = sorted((ln for k, ln in current.items() if before.get(k) != ln), key=lambda ln: ln.key)
     return plan
+
+
+@dataclass(frozen=True)
+class ForecastPeriod:
+    """One period of a part's forecast as planning reads it: ``quantity`` is due at ``start``;
+    the period runs until ``end``."""
+
+    item: str
+    start: datetime
+    end: datetime
+    quantity: int
+    commitment: Commitment
+    partner: str = ""
+
+
+def part_of(line: ForecastLine, known: Container[str]) -> str:
+    """The part a forecast line is demand of: the customer's part number (the number the
+    call-offs and the pearl chain carry) when it is known here, else the supplier's part number
+    the message gives when that one is known, else the customer's."""
+    if line.item in known or not line.supplier_item or line.supplier_item not in known:
+        return line.item
+    return line.supplier_item
+
+
+def periods_of(lines: Iterable[ForecastLine], known: Container[str] = ()) -> list[ForecastPeriod]:
+    """The stored lines as periods of their parts (``part_of``), by part, start and partner.
+
+    A message dates each quantity (DELFOR's delivery date, the 830/862 FST date, the VDA 4905
+    call-off date) and the stored line keeps only that date, so a period runs from that date
+    (midnight UTC) to the next date of the same customer, part and unloading point; the last
+    one is as long as the one before it, a day when it stands alone.
+
+    The whole quantity of a period is due at its start rather than spread over it: the
+    customer may call any of it off from the period's first day, and spreading it would need
+    the customer's working calendar, which no forecast message carries. Planning therefore has
+    a period's quantity in hand (or on order) by the period's start."""
+    by_scope: dict[Scope, list[ForecastLine]] = {}
+    for ln in lines:
+        by_scope.setdefault(ln.scope, []).append(ln)
+    out: list[ForecastPeriod] = []
+    for scope in sorted(by_scope):
+        run = sorted(by_scope[scope], key=lambda ln: ln.due)
+        starts = [datetime.combine(ln.due, time(), tzinfo=UTC) for ln in run]
+        for n, ln in enumerate(run):
+            if n + 1 < len(starts):
+                end = starts[n + 1]
+            else:
+                end = starts[n] + (starts[n] - starts[n - 1] if n else timedelta(days=1))
+            out.append(ForecastPeriod(part_of(ln, known), starts[n], end, ln.quantity, ln.commitment, ln.partner))
+    return sorted(out, key=lambda p: (p.item, p.start, p.end, p.partner))

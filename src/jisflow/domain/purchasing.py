@@ -9,7 +9,14 @@ Policies are a table (``PLANNERS``: policy kind -> planning function), not a cha
 - **kanban**: a loop of N cards of one container each; a card scan orders one container,
   and no more containers can be on order than there are cards;
 - **schedule**: the supplier receives a delivery schedule derived from the pearl chain beyond
-  the frozen zone, per day or per shift, with cumulative quantities (as in a forecast message).
+  the frozen zone, per day or per shift, with cumulative quantities (as in a forecast message),
+  extended by the forecast periods, marked as planning.
+
+The demand a policy sees (``Situation``) is the reservations of the pearl chain's vehicles and,
+beyond and between them, the customers' forecasts (``net_forecast``): each forecast period's
+quantity is due at the period's start, less the chain demand that falls inside the period
+(never below zero), so nothing is counted twice. A forecast of a finished part is demand
+of its components too, by the bill of material (``explode_forecast``).
 
 Purchase orders carry a confirmed delivery time; open ones feed the projection.
 """
@@ -19,11 +26,12 @@ from __future__ import annotations
 import enum
 import string
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from jisflow.domain.errors import ConflictError, ProblemCollector, ValidationError
+from jisflow.domain.errors import ConflictError, Problem, ProblemCollector, ValidationError
+from jisflow.domain.forecast import Commitment, ForecastPeriod
 from jisflow.domain.projection import Demand, Supply
 
 
@@ -31,6 +39,23 @@ class PolicyKind(str, enum.Enum):
     REORDER_POINT = "reorder_point"
     KANBAN = "kanban"
     SCHEDULE = "schedule"
+
+
+class DemandSource(str, enum.Enum):
+    """Where demand comes from: the pearl chain (the planned vehicles' reservations), the
+    customers' forecasts (net of the chain, and their components by the bill of material), or
+    both."""
+
+    CHAIN = "chain"
+    FORECAST = "forecast"
+    BOTH = "both"
+
+    @classmethod
+    def of(cls, chain: bool, forecast: bool) -> DemandSource | None:
+        """The source of a demand made of chain and/or forecast entries (None: of neither)."""
+        if chain and forecast:
+            return cls.BOTH
+        return cls.CHAIN if chain else cls.FORECAST if forecast else None
 
 
 class OrderState(str, enum.Enum):
@@ -111,7 +136,8 @@ class PurchaseOrder:
 
 @dataclass(frozen=True)
 class Proposal:
-    """An order the policy proposes."""
+    """An order the policy proposes; ``demand`` tells where the demand it answers comes from
+    (None: no demand, the stock alone is at or below the point, or a kanban card)."""
 
     item: str
     supplier: str
@@ -119,28 +145,51 @@ class Proposal:
     due_at: datetime
     source: PolicyKind
     reason: str
+    demand: DemandSource | None = None
+
+
+@dataclass(frozen=True)
+class PhasedDemand:
+    """One entry of an item's time-phased demand: a vehicle's reservation (source chain, firm)
+    or what is left of a forecast period once the chain demand inside it is taken off (source
+    forecast, due at the period's start, ``until`` the period's end)."""
+
+    item: str
+    need_time: datetime
+    quantity: int
+    source: DemandSource
+    commitment: Commitment
+    until: datetime
+
+    @classmethod
+    def of_period(cls, p: ForecastPeriod) -> PhasedDemand:
+        return cls(p.item, p.start, p.quantity, DemandSource.FORECAST, p.commitment, p.end)
 
 
 @dataclass(frozen=True)
 class Situation:
-    """What a policy looks at for one item."""
+    """What a policy looks at for one item: the chain's demand and, beyond it, the forecast's
+    (already net of the chain)."""
 
     on_hand: int
     open_orders: tuple[PurchaseOrder, ...]
     demands: tuple[Demand, ...]  # in rank order
+    forecast: tuple[PhasedDemand, ...] = ()  # by need time
 
 
 def _reorder_point(policy: Policy, s: Situation, now: datetime) -> list[Proposal]:
     horizon = now + policy.lead_time
-    due = sum(d.quantity for d in s.demands if d.need_time <= horizon)
-    position = s.on_hand + sum(o.open_quantity for o in s.open_orders) - due
+    chain = sum(d.quantity for d in s.demands if d.need_time <= horizon)
+    forecast = sum(f.quantity for f in s.forecast if f.need_time <= horizon)
+    position = s.on_hand + sum(o.open_quantity for o in s.open_orders) - chain - forecast
     if position > policy.reorder_point:
         return []
     times = (policy.reorder_point - position) // policy.order_quantity + 1
-    return [
-        Proposal(policy.item, policy.supplier, times * policy.order_quantity, horizon, PolicyKind.REORDER_POINT,
-                 f"position {position} at or below reorder point {policy.reorder_point}")
-    ]
+    source = DemandSource.of(chain > 0, forecast > 0)
+    reason = f"position {position} at or below reorder point {policy.reorder_point}"
+    if source is not None:
+        reason += f"; demand within the lead time: {chain} from the chain, {forecast} from the forecast"
+    return [Proposal(policy.item, policy.supplier, times * policy.order_quantity, horizon, PolicyKind.REORDER_POINT, reason, source)]
 
 
 def _kanban(policy: Policy, s: Situation, now: datetime) -> list[Proposal]:
@@ -169,6 +218,66 @@ def plan(policies: Iterable[Policy], situations: Mapping[str, Situation], now: d
     return proposals
 
 
+def _period_order(p: ForecastPeriod) -> tuple:
+    return (p.item, p.start, p.end, p.partner)
+
+
+def net_forecast(chain: Iterable[Demand], periods: Iterable[ForecastPeriod], now: datetime) -> list[ForecastPeriod]:
+    """The forecast periods not over by ``now``, each less the chain demand of its part that
+    falls inside it (``start <= need < end``), never below zero; the periods left with nothing
+    are dropped.
+
+    For one customer's periods of a part (which do not overlap) this is, per period,
+    ``max(0, forecast - chain inside)``. Where periods of several customers of a part overlap,
+    a chain demand is taken off the period that starts first (then the shorter, then by
+    customer) and only what is left of it off the next one, so no chain demand is taken off
+    twice."""
+    live = sorted((p for p in periods if p.end > now), key=_period_order)
+    left = [p.quantity for p in live]
+    of_item: dict[str, list[int]] = {}
+    for n, p in enumerate(live):
+        of_item.setdefault(p.item, []).append(n)
+    for d in sorted(chain, key=lambda d: d.rank):
+        rest = d.quantity
+        for n in of_item.get(d.item, ()):
+            if rest <= 0:
+                break
+            p = live[n]
+            if p.start <= d.need_time < p.end and left[n] > 0:
+                taken = min(rest, left[n])
+                left[n] -= taken
+                rest -= taken
+    return [replace(p, quantity=left[n]) for n, p in enumerate(live) if left[n] > 0]
+
+
+def explode_forecast(periods: Iterable[ForecastPeriod], bom: Iterable[BomLine]) -> tuple[list[ForecastPeriod], list[Problem]]:
+    """The forecast periods of the components of the forecast parts by the bill of material,
+    level by level: a component's period is its part's period times the component quantity,
+    due at the same start. A component that names vehicle options (``COVER-{trim}``) cannot be
+    told from a forecast, which names no vehicle: it is left out and reported as a problem, once.
+    A bill of material that runs in a circle is refused (ValidationError naming the circle)."""
+    by_parent: dict[str, list[BomLine]] = {}
+    for b in bom:
+        by_parent.setdefault(b.parent, []).append(b)
+    unresolved: dict[tuple[str, str], Problem] = {}
+    out: list[ForecastPeriod] = []
+    todo = [(p, (p.item,)) for p in periods]
+    while todo:
+        period, path = todo.pop()
+        for b in by_parent.get(period.item, ()):
+            fields = b.fields()
+            if fields:
+                unresolved.setdefault((b.parent, b.component), Problem(
+                    f"bill of material of {b.parent}", f"component {b.component} names vehicle option(s) {', '.join(fields)}, which a forecast does not give"))
+                continue
+            if b.component in path:
+                raise ValidationError(f"the bill of material runs in a circle: {' > '.join((*path, b.component))}")
+            child = ForecastPeriod(b.component, period.start, period.end, period.quantity * b.quantity, period.commitment, period.partner)
+            out.append(child)
+            todo.append((child, (*path, b.component)))
+    return sorted(out, key=_period_order), [unresolved[k] for k in sorted(unresolved)]
+
+
 def scan_card(policy: Policy, open_orders: Iterable[PurchaseOrder], now: datetime) -> Proposal:
     """An empty container's card was scanned: order one container, unless every card of the
     loop is already on order."""
@@ -183,37 +292,55 @@ def scan_card(policy: Policy, open_orders: Iterable[PurchaseOrder], now: datetim
 @dataclass(frozen=True)
 class ScheduleLine:
     """One bucket of a delivery schedule: the quantity due in [start, end) and the cumulative
-    quantity since the schedule's start."""
+    quantity since the schedule's start; ``planning`` is the part of the quantity that comes
+    from forecasts (a bucket with any of it is planning, not firm)."""
 
     item: str
     start: datetime
     end: datetime
     quantity: int
     cumulative: int
+    planning: int = 0
+
+    @property
+    def commitment(self) -> Commitment:
+        return Commitment.PLANNING if self.planning else Commitment.FIRM
 
 
-def delivery_schedule(item: str, demands: Iterable[Demand], after: datetime, bucket: timedelta, lead_time: timedelta = timedelta(0)) -> list[ScheduleLine]:
+def delivery_schedule(item: str, demands: Iterable[Demand], after: datetime, bucket: timedelta, lead_time: timedelta = timedelta(0),
+                      forecast: Iterable[PhasedDemand] = ()) -> list[ScheduleLine]:
     """Gross demand of ``item`` needed after ``after`` (the end of the frozen zone), due
     ``lead_time`` before the need, in buckets of ``bucket`` (a day, a shift) aligned to
     midnight UTC; empty buckets between two busy ones are kept so the cumulative line reads
-    without holes."""
+    without holes.
+
+    ``forecast`` (net of the chain, see ``net_forecast``) extends the schedule past the chain:
+    each entry is due at its period's start, or at ``after`` when the period is already running
+    then; its quantity is planning."""
     if bucket <= timedelta(0):
         raise ValidationError(f"a schedule bucket must be longer than zero, not {bucket}")
-    counts: dict[datetime, int] = {}
-    for d in demands:
-        if d.item != item or d.need_time <= after:
-            continue
-        due = d.need_time - lead_time
+    counts: dict[datetime, list[int]] = {}
+
+    def add(need: datetime, quantity: int, planning: int) -> None:
+        due = need - lead_time
         midnight = due.replace(hour=0, minute=0, second=0, microsecond=0)
-        start = midnight + bucket * ((due - midnight) // bucket)
-        counts[start] = counts.get(start, 0) + d.quantity
+        tally = counts.setdefault(midnight + bucket * ((due - midnight) // bucket), [0, 0])
+        tally[0] += quantity
+        tally[1] += planning
+
+    for d in demands:
+        if d.item == item and d.need_time > after:
+            add(d.need_time, d.quantity, 0)
+    for f in forecast:
+        if f.item == item and f.until > after:
+            add(max(f.need_time, after), f.quantity, f.quantity if f.source is not DemandSource.CHAIN else 0)
     if not counts:
         return []
     lines, cumulative, start, last = [], 0, min(counts), max(counts)
     while start <= last:
-        quantity = counts.get(start, 0)
+        quantity, planning = counts.get(start, (0, 0))
         cumulative += quantity
-        lines.append(ScheduleLine(item, start, start + bucket, quantity, cumulative))
+        lines.append(ScheduleLine(item, start, start + bucket, quantity, cumulative, planning))
         start += bucket
     return lines
 

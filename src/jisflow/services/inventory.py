@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from jisflow.domain.alerts import AlertKind
-from jisflow.domain.errors import NotFound, ProblemCollector, ValidationError
+from jisflow.domain.errors import NotFound, Problem, ProblemCollector, ValidationError
 from jisflow.domain.events import Event, SequenceChanged, SequenceImported, VehicleBroadcast
 from jisflow.domain.explosion import rule_problem
+from jisflow.domain.forecast import periods_of
 from jisflow.domain.inventory import (
     InsufficientStock,
     Item,
@@ -43,6 +44,7 @@ from jisflow.domain.projection import Demand, ItemProjection, Supply, project_it
 from jisflow.domain.purchasing import (
     BomLine,
     ForwardedDemand,
+    PhasedDemand,
     Policy,
     PolicyKind,
     Proposal,
@@ -50,7 +52,9 @@ from jisflow.domain.purchasing import (
     ScheduleLine,
     Situation,
     delivery_schedule,
+    explode_forecast,
     forward,
+    net_forecast,
     plan,
     scan_card,
 )
@@ -202,10 +206,13 @@ class ScanKanbanCard(Command):
 
 @dataclass(frozen=True)
 class PlanPurchasing(Command):
-    """Ask every policy what to order; ``place`` turns the proposals into purchase orders."""
+    """Ask every policy what to order; ``place`` turns the proposals into purchase orders.
+    The policies see the pearl chain's demand and, unless ``forecasts`` is off, the customers'
+    forecasts beyond it (``forecast_demand``)."""
 
     place: bool = False
     at: datetime | None = None
+    forecasts: bool = True
 
 
 # --------------------------------------------------------------------------- queries
@@ -968,13 +975,39 @@ def scan_kanban_card(cmd: ScanKanbanCard, uow: AbstractUnitOfWork, clock: Clock)
     return outcome
 
 
-def situations(uow: AbstractUnitOfWork, items: Iterable[str]) -> dict[str, Situation]:
+def _chain_demand(uow: AbstractUnitOfWork, code: str) -> tuple[Demand, ...]:
+    return tuple(Demand(code, r.need_time, r.seq_no, r.line, r.order_id, r.quantity) for r in uow.inventory.reservations(item=code))
+
+
+def forecast_demand(uow: AbstractUnitOfWork, now: datetime) -> tuple[dict[str, list[PhasedDemand]], list[Problem]]:
+    """Per item, the demand the customers' forecasts add to the pearl chain's, by need time,
+    inside an open unit of work; and the bill-of-material components a forecast cannot name.
+
+    Each customer's newest forecast of a part counts (the repository keeps only that, per
+    period). A period's quantity is due at its start, less the chain demand of the part inside
+    the period (``net_forecast``). What is left of a finished part's forecast is demand of its
+    components by the bill of material (``explode_forecast``); the chain's own demand of the
+    part reaches the sub-suppliers by forwarding (``forwarded_demand``), vehicle by vehicle."""
+    bom, items = uow.purchasing.bom(), set(uow.inventory.items())
+    periods = periods_of(uow.purchasing.forecasts(), items | {b.parent for b in bom})
+    chain = [d for code in sorted({p.item for p in periods} & items) for d in _chain_demand(uow, code)]
+    net = net_forecast(chain, periods, now)
+    components, unresolved = explode_forecast(net, bom)
+    found: dict[str, list[PhasedDemand]] = {}
+    for p in (*net, *components):
+        found.setdefault(p.item, []).append(PhasedDemand.of_period(p))
+    return {code: sorted(entries, key=lambda e: e.need_time) for code, entries in sorted(found.items())}, unresolved
+
+
+def situations(uow: AbstractUnitOfWork, items: Iterable[str], forecast: dict[str, list[PhasedDemand]] | None = None) -> dict[str, Situation]:
     balances = uow.inventory.balances(items)
+    forecast = forecast or {}
     return {
         code: Situation(
             balances[code].on_hand,
             tuple(uow.purchasing.orders(item=code, open_only=True)),
-            tuple(Demand(code, r.need_time, r.seq_no, r.line, r.order_id, r.quantity) for r in uow.inventory.reservations(item=code)),
+            _chain_demand(uow, code),
+            tuple(forecast.get(code, ())),
         )
         for code in balances
     }
@@ -984,8 +1017,9 @@ def plan_purchasing(cmd: PlanPurchasing, uow: AbstractUnitOfWork, clock: Clock) 
     now = _now(cmd.at, clock)
     with uow:
         policies = uow.purchasing.policies()
-        proposals: list[Proposal] = plan(policies, situations(uow, [p.item for p in policies]), now)
-        outcome = Outcome(applied=cmd.place, details={"proposals": proposals, "orders": []})
+        forecast, unresolved = forecast_demand(uow, now) if cmd.forecasts else ({}, [])
+        proposals: list[Proposal] = plan(policies, situations(uow, [p.item for p in policies], forecast), now)
+        outcome = Outcome(applied=cmd.place, details={"proposals": proposals, "orders": [], "unresolved": unresolved})
         if cmd.place:
             for p in proposals:
                 outcome.details["orders"].append(_new_order(uow, p.item, p.supplier, p.quantity, p.due_at, now, p.source.value).number)
@@ -1007,21 +1041,23 @@ def _frozen_until(uow: AbstractUnitOfWork, now: datetime) -> dict[str, int]:
     return limits
 
 
-def delivery_schedules(uow: AbstractUnitOfWork, now: datetime, bucket: timedelta) -> dict[str, list[ScheduleLine]]:
+def delivery_schedules(uow: AbstractUnitOfWork, now: datetime, bucket: timedelta, forecasts: bool = True) -> dict[str, list[ScheduleLine]]:
     """For every item with a schedule policy, the delivery schedule its supplier receives:
-    the item's sequenced demand beyond the frozen zone, per bucket, with cumulative figures."""
+    the item's sequenced demand beyond the frozen zone, per bucket, with cumulative figures,
+    extended past the chain by the forecasts (``forecast_demand``; planning, not firm) unless
+    ``forecasts`` is off."""
     frozen = _frozen_until(uow, now)
     takts, _ = _calendars(uow)
+    policies = [p for p in uow.purchasing.policies() if p.kind is PolicyKind.SCHEDULE]
+    forecast = forecast_demand(uow, now)[0] if forecasts and policies else {}
     schedules = {}
-    for policy in uow.purchasing.policies():
-        if policy.kind is not PolicyKind.SCHEDULE:
-            continue
+    for policy in policies:
         demands = [
             Demand(r.item, r.need_time, r.seq_no, r.line, r.order_id, r.quantity, takts.get(r.line, 60))
             for r in uow.inventory.reservations(item=policy.item)
             if r.seq_no > frozen.get(r.line, 0)
         ]
-        schedules[policy.item] = delivery_schedule(policy.item, demands, now, bucket, policy.lead_time)
+        schedules[policy.item] = delivery_schedule(policy.item, demands, now, bucket, policy.lead_time, forecast.get(policy.item, ()))
     return schedules
 
 

@@ -138,8 +138,9 @@ class ProposalOut(BaseModel):
     supplier: str
     quantity: int
     due_at: datetime
-    source: str
+    source: str = Field(description="the policy that proposes it: reorder_point, kanban or schedule")
     reason: str
+    demand: str | None = Field(None, description="where the demand it answers comes from: chain, forecast or both (null: none, the stock alone is low)")
 
 
 class PurchaseOrderIn(Body):

@@ -249,14 +249,23 @@ def _chart(p: ItemProjection, now: datetime, top: int) -> str:
 # --------------------------------------------------------------------------- purchasing
 @purchasing_app.command("plan")
 @reports_errors
-def plan_cmd(place: bool = typer.Option(False, "--place", help="Place the proposed orders."), db: str = DbOption) -> None:
-    """What every item's replenishment policy proposes to order now."""
+def plan_cmd(
+    place: bool = typer.Option(False, "--place", help="Place the proposed orders."),
+    forecasts: bool = typer.Option(True, "--forecasts/--no-forecasts", help="Count the customers' forecasts beyond the pearl chain (default) or the chain alone."),
+    at: str = typer.Option(None, help="As of this time (ISO 8601 with offset; default now)."),
+    db: str = DbOption,
+) -> None:
+    """What every item's replenishment policy proposes to order now, for the pearl chain's
+    demand and the customers' forecasts beyond it (net of the chain, and their components by
+    the bill of material); the demand column tells which one a proposal answers."""
     jf = app_for(db)
-    outcome = jf.bus.handle(inv.PlanPurchasing(place=place))
-    table = Table("item", "supplier", "quantity", "due (UTC)", "policy", "reason", title="purchasing plan")
+    outcome = jf.bus.handle(inv.PlanPurchasing(place=place, at=parse_time(at), forecasts=forecasts))
+    table = Table("item", "supplier", "quantity", "due (UTC)", "policy", "reason", "demand", title="purchasing plan")
     for p in outcome.details["proposals"]:
-        table.add_row(p.item, p.supplier, str(p.quantity), f"{p.due_at:%Y-%m-%d %H:%M}", p.source.value, p.reason)
+        table.add_row(p.item, p.supplier, str(p.quantity), f"{p.due_at:%Y-%m-%d %H:%M}", p.source.value, p.reason, p.demand.value if p.demand else "-")
     console.print(table)
+    for problem in outcome.details["unresolved"]:
+        console.print(f"[yellow]{problem.where}: {problem.what}[/]")
     if place:
         console.print(f"placed {len(outcome.details['orders'])} order(s): {', '.join(outcome.details['orders']) or '-'}")
 
@@ -323,20 +332,21 @@ BUCKETS = {"day": timedelta(days=1), "shift": timedelta(hours=8), "hour": timede
 def schedule_cmd(
     bucket: str = typer.Option("day", help="day, shift (8 hours from midnight UTC) or hour."),
     at: str = typer.Option(None, help="As of this time (ISO 8601 with offset; default now)."),
+    forecasts: bool = typer.Option(True, "--forecasts/--no-forecasts", help="Extend the schedules past the chain by the customers' forecasts (default)."),
     db: str = DbOption,
 ) -> None:
     """Delivery schedules of the items with a schedule policy: demand beyond the frozen zone,
-    per bucket, with cumulative quantities."""
+    per bucket, with cumulative quantities; past the chain the forecasts' (planning, not firm)."""
     if bucket not in BUCKETS:
         raise ValidationError(f"bucket must be one of {', '.join(BUCKETS)}, not {bucket!r}")
     jf = app_for(db)
     now = parse_time(at) or jf.clock.now()
     with jf.uow:
-        schedules = inv.delivery_schedules(jf.uow, now, BUCKETS[bucket])
-    table = Table("item", "from (UTC)", "to (UTC)", "quantity", "cumulative", title="delivery schedules")
+        schedules = inv.delivery_schedules(jf.uow, now, BUCKETS[bucket], forecasts)
+    table = Table("item", "from (UTC)", "to (UTC)", "quantity", "cumulative", "commitment", title="delivery schedules")
     for item, lines in schedules.items():
         for ln in lines:
-            table.add_row(item, f"{ln.start:%Y-%m-%d %H:%M}", f"{ln.end:%Y-%m-%d %H:%M}", str(ln.quantity), str(ln.cumulative))
+            table.add_row(item, f"{ln.start:%Y-%m-%d %H:%M}", f"{ln.end:%Y-%m-%d %H:%M}", str(ln.quantity), str(ln.cumulative), ln.commitment.value)
     console.print(table)
 
 

@@ -132,10 +132,17 @@ def count(body: o.CountIn, ctx: Ctx, caller: Writer, request: Request, idempoten
 
 
 @router.get("/purchasing/plan", response_model=Page[o.ProposalOut], summary="What the purchasing policies propose to order now (nothing is placed)")
-def purchasing_plan(ctx: Ctx, caller: Reader) -> Page[o.ProposalOut]:
-    outcome = ctx.handle(caller, inv.PlanPurchasing(place=False))
+def purchasing_plan(
+    ctx: Ctx, caller: Reader,
+    forecasts: Annotated[bool, Query(description="Count the customers' forecasts beyond the pearl chain (true) or the chain alone (false)")] = True,
+) -> Page[o.ProposalOut]:
+    outcome = ctx.handle(caller, inv.PlanPurchasing(place=False, forecasts=forecasts))
     return Page[o.ProposalOut](
-        items=[o.ProposalOut(item=p.item, supplier=p.supplier, quantity=p.quantity, due_at=p.due_at, source=p.source.value, reason=p.reason) for p in outcome.details["proposals"]],
+        items=[
+            o.ProposalOut(item=p.item, supplier=p.supplier, quantity=p.quantity, due_at=p.due_at, source=p.source.value, reason=p.reason,
+                          demand=p.demand.value if p.demand else None)
+            for p in outcome.details["proposals"]
+        ],
         next_cursor=None,
     )
 

@@ -16,7 +16,9 @@ every step:
   wrote neither audit entries nor outbox messages (a refused scan keeps only its refusal record
   and alert); the changes no domain event announces are audited under their own subject, with
   the state before and after: a rack planned by a pick list (``rack/<id>``, new or given more
-  slots while open), emptied or loaded, a shipment planned (``shipment/<id>``), and an item's
+  slots while open), and every other change of a rack (a part scanned in, closed, emptied,
+  loaded, despatched, received, resequenced, a part taken out for an emergency delivery, an
+  express rack made), a shipment planned (``shipment/<id>``), and an item's
   demand or reserved units changed by a reservation sync (``reservations/<item>``, one entry
   an item, unless stock of the item moved in the same command);
 - whenever the relay runs (a random step, and at the end of every run) it leaves no message
@@ -173,6 +175,11 @@ def slot_keys(rack: dict[str, Any] | None) -> list[tuple[str, str]] | None:
     return None if rack is None else [(s["order_id"], s["family"]) for s in rack["slots"]]
 
 
+def rack_state(rack: dict[str, Any]) -> tuple[str, str | None, tuple[tuple[str, str, str | None], ...]]:
+    """A rack's audit entry as the records show a rack: state, truck, slots."""
+    return rack["state"], rack["shipment"], tuple((s["order_id"], s["family"], s["serial"]) for s in rack["slots"])
+
+
 def unaudited_changes(before: dict[str, Any], after: dict[str, Any], entries: dict[str, list]) -> list[str]:
     """The changes no domain event announces that lack their audit entry (or whose entry
     holds another state before or after than the records show)."""
@@ -185,8 +192,11 @@ def unaudited_changes(before: dict[str, Any], after: dict[str, Any], entries: di
             was = None if old is None else [(s[0], s[1]) for s in old[2]]
             if not mine or slot_keys(mine[0].before) != was or slot_keys(mine[-1].after) != keys:
                 missing.append(f"rack {rack_id} planned ({len(keys)} slot(s))")
-        elif old is not None and old[0] != state and state in ("EMPTIED", "LOADED"):
-            if not mine or mine[0].before is None or mine[0].before["state"] != old[0] or (mine[-1].after["state"], mine[-1].after["shipment"]) != (state, shipment):
+        elif old != (state, shipment, slots):  # filled, closed, emptied, loaded, despatched, received, resequenced, expedited
+            if old is None:  # an express rack: new, already on its way
+                if not mine or mine[0].before is not None or rack_state(mine[-1].after) != (state, shipment, slots):
+                    missing.append(f"rack {rack_id} made ({state})")
+            elif not mine or mine[0].before is None or rack_state(mine[0].before) != old or rack_state(mine[-1].after) != (state, shipment, slots):
                 missing.append(f"rack {rack_id} {old[0]} -> {state}")
     for shipment_id, (state, racks) in after["shipments"].items():
         if shipment_id not in before["shipments"] and state == "PLANNED":

@@ -1,7 +1,9 @@
 """The changes no domain event announces are audited in their own transaction, with who made
-them and their state before and after: racks planned by a pick list, emptied or loaded, the
-shipments a load plan makes, and the reservations a sync brings in step (one entry an item and
-sync). On the in-memory unit of work, SQLite and PostgreSQL."""
+them and their state before and after: every change of a rack (planned by a pick list, a part
+scanned in, closed, emptied, loaded, despatched, received, a part taken out for an emergency
+delivery, an express rack made), the shipments a load plan makes, and the reservations a sync
+brings in step (one entry an item and sync). On the in-memory unit of work, SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -106,6 +108,40 @@ def test_a_load_plan_audits_the_shipment_it_plans_and_every_rack_it_loads(jf):
     loaded = entries(jf, "rack.loaded")
     assert sorted(e.subject for e in loaded) == sorted(f"rack/{rack_id}" for rack_id in shipment["loading_order"])
     assert {(e.before["state"], e.before["shipment"], e.after["state"], e.after["shipment"]) for e in loaded} == {("CLOSED", None, "LOADED", shipment["id"])}
+
+
+def test_a_rack_is_audited_at_every_step_of_its_life_from_its_first_scan_to_its_receipt(jf):
+    broadcast_seats(jf, 8)
+    items = jf.bus.handle(x.CreatePickList("L1", "SEATS")).details["items"]
+    pick_and_scan(jf, items)
+    rack_ids = sorted({i["rack_id"] for i in items})
+    (shipment,) = jf.bus.handle(x.PlanLoads("L1", until=MONDAY_0700 + timedelta(hours=1))).details["shipments"]
+    jf.bus.handle(x.DespatchShipment(shipment["id"]))
+    jf.bus.handle(x.ReceiveShipment(shipment["id"]))
+    with jf.uow:
+        log = [e for e in jf.uow.audit.read(limit=10_000).entries if e.subject.startswith("rack/")]
+    for rack_id in rack_ids:
+        mine = [e for e in log if e.subject == f"rack/{rack_id}"]
+        steps = [(e.action, e.before and e.before["state"], e.after["state"]) for e in mine]
+        assert steps == [("rack.planned", None, "OPEN"), ("rack.filled", "OPEN", "CLOSED"), ("rack.loaded", "CLOSED", "LOADED"),
+                         ("rack.despatched", "LOADED", "SHIPPED"), ("rack.received", "SHIPPED", "RECEIVED")]
+        assert all(earlier.after == later.before for earlier, later in zip(mine, mine[1:])), "each entry starts where the one before ended"
+        filled = mine[1]
+        assert [s["serial"] for s in filled.before["slots"]] == [None] * len(filled.before["slots"])
+        assert all(s["serial"].startswith("SN-") for s in filled.after["slots"])
+
+
+def test_an_emergency_delivery_audits_the_part_leaving_its_rack_and_the_express_rack_it_travels_in(jf):
+    broadcast_seats(jf, 1)
+    (item,) = jf.bus.handle(x.CreatePickList("L1", "SEATS")).details["items"]
+    pick_and_scan(jf, [item])
+    express = jf.bus.handle(x.OrderEmergencyDelivery("L1", item["order_id"], "SEAT", "rack damaged")).details["rack_id"]
+    expedited = {e.subject: e for e in entries(jf, "rack.expedited")}
+    left = expedited[f"rack/{item['rack_id']}"]
+    assert (slots(left.before), slots(left.after)) == ([(item["order_id"], "SEAT")], [])
+    made = expedited[f"rack/{express}"]
+    assert made.before is None
+    assert (made.after["state"], slots(made.after)) == ("SHIPPED", [(item["order_id"], "SEAT")])
 
 
 def test_a_load_plan_refused_for_a_missing_lane_writes_no_audit_entry(jf):

@@ -4,8 +4,8 @@ and after. It is append-only: entries are added and read, never changed or remov
 Entries are written by the unit of work in the same transaction as the change they record
 (``AbstractUnitOfWork.publish``): each domain event becomes one entry, its actor the one the
 unit of work acts for. Changes that raise no domain event (users, keys, webhook subscriptions,
-stock movements, racks planned, emptied or loaded, shipments planned, reservations synced) are
-recorded by their services directly; ``changes`` makes the entries of objects whose state a
+stock movements, every change of a rack, shipments planned, reservations synced) are recorded
+by their services directly; ``changes`` makes the entries of objects whose state a
 service took before and after its change.
 """
 

@@ -248,6 +248,7 @@ def _close(work: _Work, rack: Rack) -> None:
         rack.close(work.now)
         rack.state = RackState.EMPTIED
         return
+    work.watch("rack.closed", [rack])
     released = rack.close(work.now)
     filled, capacity = rack.fill_rate
     work.record(ex.RecordKind.RACK_CLOSED, rack.line, rack_id=rack.id, data={"filled": filled, "capacity": capacity, "partial": rack.partial, "released": len(released)})
@@ -350,6 +351,7 @@ def verify_scans(cmd: VerifyScans, uow: AbstractUnitOfWork, clock: Clock) -> Out
                 if ln is None or ln.state is not S.PICKED:
                     found.append(Problem(where, f"vehicle {slot.order_id}'s call-off line is {ln.state.value if ln else 'gone'}: confirm the pick first"))
                 else:
+                    work.watch("rack.filled", [rack])
                     rack.fill(slot.position, scan.serial, now)
                     filled.append((rack, slot, scan))
                     work.advance(ln, S.PACKED, f"scanned into rack {rack.id} slot {slot.position}")
@@ -464,6 +466,7 @@ def _despatch(uow: AbstractUnitOfWork, work: _Work, shipment: Shipment, racks: l
             problems.add(f"shipment {shipment.id}", f"the part of vehicle {key[0]} ({key[1]}) is {ln.state.value if ln else 'no longer called off'}, not PACKED")
     problems.raise_if_any(f"shipment {shipment.id} cannot leave", ConflictError)
     issued: dict[str, datetime] = {}
+    work.watch("rack.despatched", racks)
     for rack in racks:
         rack.state = RackState.SHIPPED
         work.racks[rack.id] = rack
@@ -563,12 +566,14 @@ def order_emergency_delivery(cmd: OrderEmergencyDelivery, uow: AbstractUnitOfWor
             slot = rack.slot_of(cmd.order_id, cmd.family)
             if slot is not None:
                 serial = slot.serial
+                work.watch("rack.expedited", [rack])  # the part leaves it for the express rack
                 rack.slots.remove(slot)
                 rack.reslot()
                 work.racks[rack.id] = rack
         express = Rack(new_rack_id(), "EXPRESS", 1, ln.supplier, cmd.line, ln.unloading_point, cmd.family, now, now)
         express.plan(RackSlot(0, ln.order_id, ln.family, ln.seq_no, ln.part_number, ln.number, ln.need_time, ln.vin))
         express.fill(1, serial or f"EXP-{uuid.uuid4().hex[:10].upper()}", now)
+        work.watch("rack.expedited", [express], new=True)
         for to in (S.ACKNOWLEDGED, S.PICKED, S.PACKED):
             if to in TRANSITIONS[ln.state]:
                 work.advance(ln, to, "emergency delivery")
@@ -615,6 +620,7 @@ def receive_shipment(cmd: ReceiveShipment, uow: AbstractUnitOfWork, clock: Clock
         for rack_id in shipment.racks:
             rack = uow.execution.rack(rack_id)
             if rack is not None:
+                work.watch("rack.received", [rack])
                 rack.state = RackState.RECEIVED
                 work.racks[rack.id] = rack
         shipment.state, shipment.received_at = ShipmentState.RECEIVED, now
@@ -749,6 +755,7 @@ def apply_changes_to_racks(cmd: ApplyChangesToRacks, uow: AbstractUnitOfWork, cl
             if not wanted & {s.key for s in rack.slots}:
                 continue
             current = _live(uow, cmd.line, [s.key for s in rack.slots])
+            work.watch("rack.resequenced", [rack])  # audited only when saved: changed
             done = ex.resequence_after_pick(rack, {s.key: current.get(s.key) for s in rack.slots})
             if not done:
                 continue

@@ -38,6 +38,11 @@ def test_a_wrong_unt_count_is_named_with_its_segment_position() -> None:
     assert any(p.startswith("segment 5 (UNT)") and "counts 5" in p for p in problems(text))
 
 
+def test_a_unt_count_written_in_digits_that_are_not_ascii_is_named_not_a_crash() -> None:
+    text = interchange().replace("UNT+4+1'", "UNT+\u00b2+1'")
+    assert any(p.startswith("segment 5 (UNT)") and "counts \u00b2" in p for p in problems(text))
+
+
 def test_a_unz_reference_other_than_the_unb_reference_is_refused() -> None:
     text = interchange().replace("UNZ+1+REF1'", "UNZ+1+REF2'")
     assert any("segment 6 (UNZ)" in p and "REF2" in p for p in problems(text))

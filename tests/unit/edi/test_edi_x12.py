@@ -71,6 +71,7 @@ def test_separators_are_taken_from_the_isa() -> None:
     ("GE*1*7080", "GE*1*7081", "GE02 group control number"),
     ("IEA*1*000007080", "IEA*2*000007080", "IEA counts 2"),
     ("IEA*1*000007080", "IEA*1*000007081", "IEA02 control number"),
+    ("SE*6*0001", "SE*\u00b2*0001", "SE counts \u00b2"),  # a digit, but not one int() reads
 ])
 def test_envelope_counts_and_control_numbers_must_match(old: str, new: str, what: str) -> None:
     with pytest.raises(ValidationError) as exc:

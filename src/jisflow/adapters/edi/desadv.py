@@ -18,26 +18,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from jisflow.adapters.edi.despatch_lines import DespatchLine, line_being_read
 from jisflow.adapters.edi.edifact import EdifactMessage, OutboundMessage
 from jisflow.adapters.edi.profiles import PartnerProfile
 from jisflow.adapters.edi.segments import Reader
 from jisflow.domain.calloff import CallOffLine
-
-
-@dataclass(frozen=True)
-class DespatchLine:
-    where: str
-    part_number: str
-    supplier_part_number: str | None
-    quantity: int
-    sequence_number: int | None
-    package_id: str | None
-    rack_slot: int | None
-    vin: str | None
-    order_id: str | None
-    calloff_number: str | None
-    line: str | None
-    station: str | None
 
 
 @dataclass(frozen=True)
@@ -71,9 +56,7 @@ def parse_desadv(message: EdifactMessage, profile: PartnerProfile) -> DespatchAd
         elif seg.tag == "GIN" and seg.get(1) == "ML":
             package = seg.get(2, 0) or package
         elif seg.tag == "LIN":
-            items.append(dict(where=seg.where, part_number=r.required(seg, 3, 0, "part number"), supplier_part_number=None,
-                              quantity=None, sequence_number=None, package_id=package, rack_slot=None, vin=None,
-                              order_id=None, calloff_number=None, line=None, station=None))
+            items.append(line_being_read(seg.where, r.required(seg, 3, 0, "part number"), package))
         elif not items:
             continue
         elif seg.tag == "PIA":

@@ -4,7 +4,8 @@ Tokenising and serialising use pydifact (service string advice, escapes, separat
 silently drops a last segment that lacks its terminator, so a truncated interchange is caught
 here before tokenising: the text must end with an unescaped segment terminator.
 
-The envelope checks, all collected before one ``ValidationError``:
+The envelope checks (walked by :mod:`jisflow.adapters.edi.envelope`, as X12's are), all collected
+before one ``ValidationError``:
 
 - the interchange starts with UNB and ends with UNZ; UNZ counts the messages and repeats the
   UNB control reference;
@@ -28,6 +29,7 @@ from pydifact.segments import Segment as PydifactSegment
 from pydifact.serializer import Serializer
 from pydifact.tokenizer import Tokenizer
 
+from jisflow.adapters.edi.envelope import Envelope, Level, walk_envelope
 from jisflow.adapters.edi.segments import DEFAULT_MAX_BYTES, Reader, Segment, rejected
 from jisflow.domain.errors import ValidationError
 
@@ -122,11 +124,22 @@ def _ends_with_terminator(content: str, characters: Characters) -> bool:
     return escapes % 2 == 0
 
 
+def _message(r: Reader, header: Segment, values: tuple[str, ...], body: list[Segment]) -> EdifactMessage:
+    reference, mtype = values
+    return EdifactMessage(reference, mtype, header.get(2, 1), header.get(2, 2), header.get(2, 3), header.get(2, 4), header, tuple(body))
+
+
+_MESSAGE = Level(opener="UNH", closer="UNT", name="message", required=((1, "message reference"), (2, "message type")),
+                 control_at_closer="UNT message reference", control_at_opener="the UNH reference", build=_message)
+_ENVELOPE = Envelope(header="UNB", trailer="UNZ", control_at_trailer="UNZ control reference", control_at_header="the UNB reference",
+                     levels=(_MESSAGE,), refused=("UNG", "UNE"), refused_why="functional groups (UNG/UNE) are not supported")
+
+
 def parse_interchange(text: str, max_bytes: int = DEFAULT_MAX_BYTES) -> EdifactInterchange:
     """Tokenise and check the envelope; every integrity problem is named with its segment."""
     segments = tokenize(text, max_bytes)
     r = Reader()
-    first, last = segments[0], segments[-1]
+    first = segments[0]
     if first.tag != "UNB":
         raise rejected(REJECTED, first.where, "an interchange starts with UNB")
     syntax = r.required(first, 1, 0, "syntax identifier")
@@ -135,52 +148,9 @@ def parse_interchange(text: str, max_bytes: int = DEFAULT_MAX_BYTES) -> EdifactI
     receiver = first.get(3).strip()
     prepared = ":".join(first.element(4))
     reference = r.required(first, 5, 0, "interchange control reference")
-    if last.tag != "UNZ":
-        r.add(last.where, "the interchange does not end with UNZ: it is truncated or damaged")
-    messages: list[EdifactMessage] = []
-    open_header: Segment | None = None
-    body: list[Segment] = []
-    for seg in segments[1:-1] if last.tag == "UNZ" else segments[1:]:
-        if seg.tag in ("UNB", "UNZ"):
-            r.add(seg.where, f"{seg.tag} inside the interchange")
-        elif seg.tag in ("UNG", "UNE"):
-            r.add(seg.where, "functional groups (UNG/UNE) are not supported")
-        elif seg.tag == "UNH":
-            if open_header is not None:
-                r.add(seg.where, f"UNH before the UNT of the message opened at {open_header.where}")
-            open_header, body = seg, []
-        elif seg.tag == "UNT":
-            if open_header is None:
-                r.add(seg.where, "UNT without a UNH")
-                continue
-            messages.append(_message(r, open_header, body, seg))
-            open_header = None
-        elif open_header is None:
-            r.add(seg.where, "segment outside a message (between UNT and UNH)")
-        else:
-            body.append(seg)
-    if open_header is not None:
-        r.add(open_header.where, "the message has no UNT: it is truncated")
-    if last.tag == "UNZ":
-        count = last.get(1)
-        if count != str(len(messages)) and not (count.isdigit() and int(count) == len(messages)):
-            r.add(last.where, f"UNZ counts {count or 'no'} message(s) but the interchange holds {len(messages)}")
-        if last.get(2) != reference:
-            r.add(last.where, f"UNZ control reference {last.get(2)!r} differs from the UNB reference {reference!r}")
+    messages = walk_envelope(r, segments, _ENVELOPE, reference)
     r.raise_if_any(f"{REJECTED} (control reference {reference or '?'})")
     return EdifactInterchange(syntax, syntax_version, sender, receiver, prepared, reference, tuple(messages), len(segments))
-
-
-def _message(r: Reader, header: Segment, body: list[Segment], trailer: Segment) -> EdifactMessage:
-    reference = r.required(header, 1, 0, "message reference")
-    mtype = r.required(header, 2, 0, "message type")
-    count = trailer.get(1)
-    expected = len(body) + 2
-    if not (count.isdigit() and int(count) == expected):
-        r.add(trailer.where, f"UNT counts {count or 'no'} segment(s) but the message from {header.where} has {expected}")
-    if trailer.get(2) != reference:
-        r.add(trailer.where, f"UNT message reference {trailer.get(2)!r} differs from the UNH reference {reference!r}")
-    return EdifactMessage(reference, mtype, header.get(2, 1), header.get(2, 2), header.get(2, 3), header.get(2, 4), header, tuple(body))
 
 
 def serialize_interchange(

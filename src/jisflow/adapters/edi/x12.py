@@ -6,7 +6,8 @@ component separator and the character after ISA16 is the segment terminator. Lin
 after a terminator are ignored. X12 has no escape character, so a value that contains a
 separator cannot be written and is refused.
 
-The envelope checks, all collected before one ``ValidationError``:
+The envelope checks (walked by :mod:`jisflow.adapters.edi.envelope`, as EDIFACT's are), all
+collected before one ``ValidationError``:
 
 - the interchange runs from ISA to IEA; IEA01 counts the functional groups and IEA02 repeats
   the ISA13 control number;
@@ -26,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from jisflow.adapters.edi.envelope import Envelope, Level, walk_envelope
 from jisflow.adapters.edi.segments import DEFAULT_MAX_BYTES, Reader, Segment, rejected
 from jisflow.domain.errors import ValidationError
 
@@ -144,92 +146,39 @@ def tokenize(text: str, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[tuple[Segme
     return tuple(segments), seps
 
 
+def _transaction(r: Reader, st: Segment, values: tuple[str, ...], body: list[Segment]) -> X12Transaction:
+    return X12Transaction(r.required(st, 1, 0, "ST01 transaction set identifier"), values[0], st, tuple(body))
+
+
+def _group(r: Reader, gs: Segment, values: tuple[str, ...], transactions: list[X12Transaction]) -> X12Group:
+    return X12Group(r.required(gs, 1, 0, "GS01 functional identifier"), gs.get(2), gs.get(3), gs.get(4), gs.get(5),
+                    values[0], gs.get(8), tuple(transactions))
+
+
+_GROUP = Level(opener="GS", closer="GE", name="group", full_name="functional group", required=((6, "GS06 group control number"),),
+               control_at_closer="GE02 group control number", control_at_opener="GS06", build=_group)
+_TRANSACTION = Level(opener="ST", closer="SE", name="transaction set", article="an", required=((2, "ST02 transaction set control number"),),
+                     control_at_closer="SE02 control number", control_at_opener="ST02", build=_transaction)
+_ENVELOPE = Envelope(header="ISA", trailer="IEA", control_at_trailer="IEA02 control number", control_at_header="ISA13",
+                     levels=(_GROUP, _TRANSACTION))
+
+
 def parse_interchange(text: str, max_bytes: int = DEFAULT_MAX_BYTES) -> X12Interchange:
     """Tokenise and check the envelope; every integrity problem is named with its segment."""
     segments, seps = tokenize(text, max_bytes)
     r = Reader()
-    isa, last = segments[0], segments[-1]
+    isa = segments[0]
     if len(isa.elements) != 16:
         r.add(isa.where, f"ISA has {len(isa.elements)} elements, not 16")
     control = isa.get(13).strip()
     if not (len(control) == 9 and control.isdigit() and control.isascii()):
         r.add(isa.where, f"ISA13 interchange control number {control!r} must be nine digits")
-    if last.tag != "IEA":
-        r.add(last.where, "the interchange does not end with IEA: it is truncated or damaged")
-    groups: list[X12Group] = []
-    gs: Segment | None = None
-    st: Segment | None = None
-    transactions: list[X12Transaction] = []
-    body: list[Segment] = []
-    for seg in segments[1:-1] if last.tag == "IEA" else segments[1:]:
-        if seg.tag in ("ISA", "IEA"):
-            r.add(seg.where, f"{seg.tag} inside the interchange")
-        elif seg.tag == "GS":
-            if gs is not None:
-                r.add(seg.where, f"GS before the GE of the group opened at {gs.where}")
-            gs, transactions, st = seg, [], None
-        elif seg.tag == "GE":
-            if gs is None:
-                r.add(seg.where, "GE without a GS")
-                continue
-            if st is not None:
-                r.add(st.where, "the transaction set has no SE: it is truncated")
-                st = None
-            groups.append(_group(r, gs, transactions, seg))
-            gs = None
-        elif gs is None:
-            r.add(seg.where, "segment outside a functional group (between GE and GS)")
-        elif seg.tag == "ST":
-            if st is not None:
-                r.add(seg.where, f"ST before the SE of the transaction set opened at {st.where}")
-            st, body = seg, []
-        elif seg.tag == "SE":
-            if st is None:
-                r.add(seg.where, "SE without an ST")
-                continue
-            transactions.append(_transaction(r, st, body, seg))
-            st = None
-        elif st is None:
-            r.add(seg.where, "segment outside a transaction set (between SE and ST)")
-        else:
-            body.append(seg)
-    if st is not None:
-        r.add(st.where, "the transaction set has no SE: it is truncated")
-    if gs is not None:
-        r.add(gs.where, "the functional group has no GE: it is truncated")
-    if last.tag == "IEA":
-        count = last.get(1)
-        if not (count.isdigit() and int(count) == len(groups)):
-            r.add(last.where, f"IEA counts {count or 'no'} functional group(s) but the interchange holds {len(groups)}")
-        if last.get(2) != control:
-            r.add(last.where, f"IEA02 control number {last.get(2)!r} differs from ISA13 {control!r}")
+    groups = walk_envelope(r, segments, _ENVELOPE, control)
     r.raise_if_any(f"{REJECTED} (control number {control or '?'})")
     return X12Interchange(
         isa.get(5).strip(), isa.get(6).strip(), isa.get(7).strip(), isa.get(8).strip(), isa.get(9), isa.get(10),
         isa.get(12), control, isa.get(15), seps, tuple(groups), segments,
     )
-
-
-def _group(r: Reader, gs: Segment, transactions: list[X12Transaction], ge: Segment) -> X12Group:
-    control = r.required(gs, 6, 0, "GS06 group control number")
-    count = ge.get(1)
-    if not (count.isdigit() and int(count) == len(transactions)):
-        r.add(ge.where, f"GE counts {count or 'no'} transaction set(s) but the group from {gs.where} holds {len(transactions)}")
-    if ge.get(2) != control:
-        r.add(ge.where, f"GE02 group control number {ge.get(2)!r} differs from GS06 {control!r}")
-    return X12Group(r.required(gs, 1, 0, "GS01 functional identifier"), gs.get(2), gs.get(3), gs.get(4), gs.get(5),
-                    control, gs.get(8), tuple(transactions))
-
-
-def _transaction(r: Reader, st: Segment, body: list[Segment], se: Segment) -> X12Transaction:
-    control = r.required(st, 2, 0, "ST02 transaction set control number")
-    count = se.get(1)
-    expected = len(body) + 2
-    if not (count.isdigit() and int(count) == expected):
-        r.add(se.where, f"SE counts {count or 'no'} segment(s) but the transaction set from {st.where} has {expected}")
-    if se.get(2) != control:
-        r.add(se.where, f"SE02 control number {se.get(2)!r} differs from ST02 {control!r}")
-    return X12Transaction(r.required(st, 1, 0, "ST01 transaction set identifier"), control, st, tuple(body))
 
 
 # --------------------------------------------------------------------------- writing

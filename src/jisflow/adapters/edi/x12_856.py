@@ -22,25 +22,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from jisflow.adapters.edi.despatch_lines import DespatchLine, line_being_read
 from jisflow.adapters.edi.profiles import PartnerProfile
 from jisflow.adapters.edi.segments import Reader
 from jisflow.adapters.edi.x12 import OutboundTransaction, X12Transaction
 from jisflow.domain.calloff import CallOffLine
-
-
-@dataclass(frozen=True)
-class ShipNoticeItem:
-    where: str
-    part_number: str
-    quantity: int
-    sequence_number: int | None
-    package_id: str | None
-    rack_slot: int | None
-    vin: str | None
-    order_id: str | None
-    calloff_number: str | None
-    line: str | None
-    station: str | None
 
 
 @dataclass(frozen=True)
@@ -50,7 +36,7 @@ class ShipNotice:
     shipped_at: datetime | None
     supplier: str
     unloading_point: str
-    items: tuple[ShipNoticeItem, ...]
+    items: tuple[DespatchLine, ...]
 
 
 def parse_856(transaction: X12Transaction, profile: PartnerProfile) -> ShipNotice:
@@ -69,9 +55,7 @@ def parse_856(transaction: X12Transaction, profile: PartnerProfile) -> ShipNotic
                 r.add(seg.where, f"HL02 parent {parent!r} is not an earlier HL")
             current = levels[hl_id] = {"parent": parent, "man": None, "prf": None}
             if seg.get(3) == "I":
-                current["item"] = dict(where=seg.where, part_number="", quantity=None, sequence_number=None,
-                                       package_id=None, rack_slot=None, vin=None, order_id=None, calloff_number=None,
-                                       line=None, station=None)
+                current["item"] = line_being_read(seg.where)
                 items.append(current)
         elif current is None:
             continue
@@ -112,7 +96,7 @@ def parse_856(transaction: X12Transaction, profile: PartnerProfile) -> ShipNotic
         r.add(f"transaction set {transaction.control_number} (856)", "no item level (HL with code I)")
     r.raise_if_any(f"856 {shipment or transaction.control_number} rejected")
     return ShipNotice(transaction.control_number, shipment, shipped_at, supplier, unloading_point,
-                      tuple(ShipNoticeItem(**level["item"]) for level in items))
+                      tuple(DespatchLine(**level["item"]) for level in items))
 
 
 def _inherited(levels: dict[str, dict], level: dict, key: str) -> str | None:

@@ -5,6 +5,8 @@ wait in the default one. SQLite keeps plain tables with the plant in a column.""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 import sqlalchemy as sa
 from alembic import command
@@ -44,12 +46,19 @@ def _fill(url: str, build_plant) -> None:
 PARTITIONED = ["alerts", "audit_log", "exec_records", "outbox", "sequence_changes"]
 
 
-@pytest.mark.postgres
-def test_rows_land_in_the_partition_of_their_plant_on_postgresql(empty_postgres_url: str, build_plant):
+@pytest.fixture
+def filled(empty_postgres_url: str, build_plant) -> Iterator[sa.Engine]:
+    """An engine on a PostgreSQL database at the newest schema, filled by ``_fill``."""
     upgrade(empty_postgres_url)
     _fill(empty_postgres_url, build_plant)
     engine = make_engine(empty_postgres_url)
-    with engine.connect() as connection:
+    yield engine
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_rows_land_in_the_partition_of_their_plant_on_postgresql(filled: sa.Engine):
+    with filled.connect() as connection:
         partitioned = connection.execute(sa.text(
             "SELECT c.relname FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid ORDER BY 1"
         )).scalars().all()
@@ -57,7 +66,6 @@ def test_rows_land_in_the_partition_of_their_plant_on_postgresql(empty_postgres_
             table: connection.execute(sa.text(f"SELECT tableoid::regclass::text AS part, plant_code, count(*) FROM {table} GROUP BY 1, 2")).all()
             for table in PARTITIONED
         }
-    engine.dispose()
     assert partitioned == PARTITIONED
     for table, rows in placed.items():
         by_plant = {plant: part for part, plant, _ in rows}
@@ -71,34 +79,26 @@ def test_rows_land_in_the_partition_of_their_plant_on_postgresql(empty_postgres_
 
 
 @pytest.mark.postgres
-def test_the_audit_entries_of_a_plant_are_those_of_its_lines_and_of_the_events_naming_it(empty_postgres_url: str, build_plant):
-    upgrade(empty_postgres_url)
-    _fill(empty_postgres_url, build_plant)
-    engine = make_engine(empty_postgres_url)
-    with engine.connect() as connection:
+def test_the_audit_entries_of_a_plant_are_those_of_its_lines_and_of_the_events_naming_it(filled: sa.Engine):
+    with filled.connect() as connection:
         by_plant = dict(connection.execute(sa.text(
             "SELECT plant_code, array_agg(DISTINCT action ORDER BY action) FROM audit_log GROUP BY 1"
         )).all())
-    engine.dispose()
     assert by_plant[""] == ["user.created"]
     for plant in ("P1", "P-2"):
         assert {"plant.loaded", "vehicle.broadcast", "sequence.changed"} <= set(by_plant[plant])
 
 
 @pytest.mark.postgres
-def test_every_partition_of_the_audit_log_refuses_updates_and_deletes(empty_postgres_url: str, build_plant):
-    upgrade(empty_postgres_url)
-    _fill(empty_postgres_url, build_plant)
-    engine = make_engine(empty_postgres_url)
-    with engine.connect() as connection:
+def test_every_partition_of_the_audit_log_refuses_updates_and_deletes(filled: sa.Engine):
+    with filled.connect() as connection:
         parts = connection.execute(sa.text(
             "SELECT DISTINCT tableoid::regclass::text FROM audit_log ORDER BY 1"
         )).scalars().all()
     for part in ["audit_log", *parts]:
         for statement in (f"UPDATE {part} SET actor = 'someone else'", f"DELETE FROM {part}"):
-            with engine.connect() as connection, pytest.raises(sa.exc.DBAPIError, match="append-only"):
+            with filled.connect() as connection, pytest.raises(sa.exc.DBAPIError, match="append-only"):
                 connection.execute(sa.text(statement))
-    engine.dispose()
     assert len(parts) == 3
 
 
@@ -108,35 +108,23 @@ def test_rows_written_before_their_plant_was_loaded_move_to_its_partition_when_i
     engine = make_engine(empty_postgres_url)
     uow = SqlUnitOfWork(engine)
     with uow:
-        uow.outbox.add("forecast.received", "-", {"plant": "LATE"}, bootstrap(uow).clock.now())
-        uow.commit()
-    definition = build_plant("LATE", ("L9",))
-    bootstrap(uow).bus.handle(c.LoadPlant(definition.plant, definition.data))
-    with engine.connect() as connection:
-        placed = connection.execute(sa.text("SELECT topic, tableoid::regclass::text FROM outbox WHERE plant_code = 'LATE' ORDER BY id")).all()
-    engine.dispose()
-    assert [topic for topic, _ in placed] == ["forecast.received", "plant.loaded"]
-    assert all(part.startswith("jisflow_partitions.outbox_late_") for _, part in placed)
-
-
-@pytest.mark.postgres
-def test_audit_entries_of_a_plant_not_yet_loaded_move_to_its_partition_and_stay_append_only(empty_postgres_url: str, build_plant):
-    upgrade(empty_postgres_url)
-    engine = make_engine(empty_postgres_url)
-    uow = SqlUnitOfWork(engine)
-    with uow:
         at = bootstrap(uow).clock.now()
+        uow.outbox.add("forecast.received", "-", {"plant": "LATE"}, at)
         uow.audit.append([AuditEntry(SYSTEM, at, "forecast.received", "LATE", None, {"weeks": 4}, plant="LATE")])
         uow.commit()
     definition = build_plant("LATE", ("L9",))
     bootstrap(uow).bus.handle(c.LoadPlant(definition.plant, definition.data))
     with engine.connect() as connection:
-        placed = connection.execute(sa.text("SELECT action, tableoid::regclass::text FROM audit_log ORDER BY id")).all()
-        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+        placed = {
+            table: connection.execute(sa.text(f"SELECT {what}, tableoid::regclass::text FROM {table} WHERE plant_code = 'LATE' ORDER BY id")).all()
+            for table, what in (("outbox", "topic"), ("audit_log", "action"))
+        }
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"):  # the move did not open the audit log
             connection.execute(sa.text("DELETE FROM audit_log WHERE plant_code = 'LATE'"))
     engine.dispose()
-    assert [action for action, _ in placed] == ["forecast.received", "plant.loaded"]
-    assert all(part.startswith("jisflow_partitions.audit_log_late_") for _, part in placed)
+    for table, rows in placed.items():
+        assert [name for name, _ in rows] == ["forecast.received", "plant.loaded"]
+        assert all(part.startswith(f"jisflow_partitions.{table}_late_") for _, part in rows)
 
 
 @pytest.mark.postgres

@@ -15,6 +15,9 @@ partitions, so a migration keeps doing what it did when later ones add tables.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
 
 SCHEMA = "jisflow_partitions"
 
@@ -105,3 +108,16 @@ def unpartition(execute: Execute, table: str, extras: Sequence[str]) -> None:
 def _indexes(extras: Sequence[str]) -> list[str]:
     """The names of the indexes that ``extras`` create."""
     return [e.split()[2] for e in extras if e.startswith("CREATE INDEX")]
+
+
+def add_plant_columns(op: Any, tables: Sequence[str]) -> None:
+    """SQLite: the ``plant_code`` column alone (no partitions; one file holds one site)."""
+    for table in tables:
+        with op.batch_alter_table(table) as batch:
+            batch.add_column(sa.Column("plant_code", sa.String(), server_default="", nullable=False))
+
+
+def drop_plant_columns(op: Any, tables: Sequence[str]) -> None:
+    for table in tables:
+        with op.batch_alter_table(table) as batch:
+            batch.drop_column("plant_code")

@@ -14,7 +14,6 @@ Revises: 0005
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
 from alembic import op
 
 from jisflow.adapters.db import partitioning
@@ -54,9 +53,7 @@ END $$
 
 def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
-        for table in TABLES:
-            with op.batch_alter_table(table) as batch:
-                batch.add_column(sa.Column("plant_code", sa.String(), server_default="", nullable=False))
+        partitioning.add_plant_columns(op, TABLES)
         return
     op.execute(f"CREATE SCHEMA IF NOT EXISTS {partitioning.SCHEMA}")
     for table in TABLES:
@@ -71,9 +68,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
-        for table in TABLES:
-            with op.batch_alter_table(table) as batch:
-                batch.drop_column("plant_code")
+        partitioning.drop_plant_columns(op, TABLES)
         return
     op.execute("DROP TRIGGER plant_partitions ON plants")
     op.execute("DROP FUNCTION jisflow_plant_loaded()")

@@ -16,7 +16,6 @@ Revises: 0007
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
 from alembic import op
 
 from jisflow.adapters.db import partitioning
@@ -61,9 +60,7 @@ EXTRAS = {
 
 def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
-        for table in TABLES:
-            with op.batch_alter_table(table) as batch:
-                batch.add_column(sa.Column("plant_code", sa.String(), server_default="", nullable=False))
+        partitioning.add_plant_columns(op, TABLES)
         return
     # the migration gives the entries there are their plant: the one change the audit log takes
     op.execute("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
@@ -77,9 +74,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
-        for table in TABLES:
-            with op.batch_alter_table(table) as batch:
-                batch.drop_column("plant_code")
+        partitioning.drop_plant_columns(op, TABLES)
         return
     op.execute(partitioning.partitions_function(BEFORE))
     for table in TABLES:

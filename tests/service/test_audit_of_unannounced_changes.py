@@ -10,10 +10,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from test_execution import MONDAY_0700, PLANT, SETUP, TAKT, acknowledge_all, broadcast_seats, pick_and_scan
+from floor_support import small_plant_app
+from test_execution import MONDAY_0700, SETUP, TAKT, acknowledge_all, broadcast_seats, pick_and_scan
 
-from jisflow.adapters.plant_file import load_plant_file
-from jisflow.bootstrap import bootstrap
 from jisflow.domain.errors import ValidationError
 from jisflow.domain.inventory import Item, Location, LocationKind
 from jisflow.domain.racks import RackState
@@ -22,19 +21,11 @@ from jisflow.services import commands as c
 from jisflow.services import execution as x
 from jisflow.services import inventory as inv
 from jisflow.services.audit import SYSTEM
-from jisflow.services.clock import SimulatedClock
-from jisflow.services.outbox import MemoryPublisher
 
 
 @pytest.fixture
 def jf(uow_factory):
-    definition = load_plant_file(PLANT)
-    clock = SimulatedClock(MONDAY_0700)
-    app = bootstrap(uow_factory(), clock=clock, publisher=MemoryPublisher())
-    app.bus.handle(c.LoadPlant(definition.plant, definition.data))
-    app.bus.handle(x.ConfigureExecution("SMALL", SETUP))
-    app.clock_ = clock
-    return app
+    return small_plant_app(uow_factory(), setup=SETUP)
 
 
 def entries(jf, action: str) -> list:

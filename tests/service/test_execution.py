@@ -4,13 +4,11 @@ line-side check -> consume."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from datetime import timedelta
 
 import pytest
+from floor_support import MONDAY_0700, small_plant_app
 
-from jisflow.adapters.plant_file import load_plant_file
-from jisflow.bootstrap import bootstrap
 from jisflow.domain.alerts import AlertKind
 from jisflow.domain.calloff import CallOffState
 from jisflow.domain.errors import ConflictError
@@ -20,12 +18,8 @@ from jisflow.domain.sequence import Vehicle
 from jisflow.domain.transport import Lane, ShipmentState
 from jisflow.services import commands as c
 from jisflow.services import execution as x
-from jisflow.services.clock import SimulatedClock
-from jisflow.services.outbox import MemoryPublisher
 from jisflow.services.unit_of_work import AlertFilter, CallOffLineFilter
 
-PLANT = Path(__file__).parent.parent / "data" / "plants" / "small_plant.yaml"
-MONDAY_0700 = datetime(2026, 12, 7, 6, 0, tzinfo=timezone.utc)  # 07:00 Berlin
 TAKT = timedelta(seconds=90)
 SETUP = ExecutionSetup(
     {"RACK-S": RackType("RACK-S", 4, families=frozenset({"SEAT"})), "RACK-R": RackType("RACK-R", 2, 2, frozenset({"ROOF"}))},
@@ -39,13 +33,7 @@ SETUP = ExecutionSetup(
 
 @pytest.fixture
 def jf(uow_factory):
-    definition = load_plant_file(PLANT)
-    clock = SimulatedClock(MONDAY_0700)
-    app = bootstrap(uow_factory(), clock=clock, publisher=MemoryPublisher())
-    app.bus.handle(c.LoadPlant(definition.plant, definition.data))
-    app.bus.handle(x.ConfigureExecution("SMALL", SETUP))
-    app.clock_ = clock
-    return app
+    return small_plant_app(uow_factory(), setup=SETUP)
 
 
 def load(jf, count: int, **options) -> None:

@@ -5,28 +5,20 @@ in-memory unit of work, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from datetime import timedelta
 
 import pytest
-from floor_support import despatch_seats
+from floor_support import MONDAY_0700, despatch_seats, small_plant_app
 
-from jisflow.adapters.plant_file import load_plant_file
-from jisflow.bootstrap import bootstrap
 from jisflow.domain.calloff import CallOffState
 from jisflow.domain.execution import ExecutionSetup, LineSideScan, RecordKind
 from jisflow.domain.inventory import InsufficientStock, Item, Location, LocationKind, ReasonCode
 from jisflow.domain.racks import RackType
 from jisflow.domain.transport import Lane
-from jisflow.services import commands as c
 from jisflow.services import execution as x
 from jisflow.services import inventory as inv
-from jisflow.services.clock import SimulatedClock
-from jisflow.services.outbox import MemoryPublisher
 from jisflow.services.unit_of_work import CallOffLineFilter
 
-PLANT = Path(__file__).parent.parent / "data" / "plants" / "small_plant.yaml"
-MONDAY_0700 = datetime(2026, 12, 7, 6, 0, tzinfo=timezone.utc)
 TAKT = timedelta(seconds=90)
 VEHICLES = 4
 SETUP = ExecutionSetup(
@@ -38,17 +30,10 @@ SETUP = ExecutionSetup(
 
 @pytest.fixture
 def jf(uow_factory):
-    definition = load_plant_file(PLANT)
-    clock = SimulatedClock(MONDAY_0700)
-    app = bootstrap(uow_factory(), clock=clock, publisher=MemoryPublisher())
-    app.bus.handle(c.LoadPlant(definition.plant, definition.data))
-    app.bus.handle(x.ConfigureExecution("SMALL", SETUP))
-    app.bus.handle(inv.AddLocations((
+    return small_plant_app(uow_factory(), setup=SETUP, locations=[
         Location("S10-L", LocationKind.SUPERMARKET, "Line side of S10"),
         Location("WH", LocationKind.WAREHOUSE, "Warehouse"),
-    )))
-    app.clock_ = clock
-    return app
+    ])
 
 
 def deliver_seats(jf) -> None:

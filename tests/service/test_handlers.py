@@ -3,25 +3,18 @@ unit of work, on SQLite and on PostgreSQL (see the ``uow_factory`` fixture)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from datetime import timedelta
 
 import pytest
+from floor_support import MONDAY_0700, small_plant_app
 
-from jisflow.adapters.plant_file import load_plant_file
-from jisflow.bootstrap import bootstrap
 from jisflow.domain.alerts import AlertKind
 from jisflow.domain.calloff import CallOffState
 from jisflow.domain.errors import ExplosionError, FrozenZoneViolation, NotFound, ValidationError
 from jisflow.domain.sequence import Vehicle, VehicleStatus
 from jisflow.services import commands as c
-from jisflow.services.clock import SimulatedClock
-from jisflow.services.outbox import MemoryPublisher
 from jisflow.services.unit_of_work import AlertFilter, CallOffLineFilter
 
-PLANT = Path(__file__).parent.parent / "data" / "plants" / "small_plant.yaml"
-# Monday 2026-12-07, 07:00 Berlin = 06:00 UTC: the day shift starts
-MONDAY_0700 = datetime(2026, 12, 7, 6, 0, tzinfo=timezone.utc)
 
 
 def vehicle(n: int, model: str = "TOURER", trim: str = "LUX", roof: str = "CLOSED") -> Vehicle:
@@ -30,12 +23,7 @@ def vehicle(n: int, model: str = "TOURER", trim: str = "LUX", roof: str = "CLOSE
 
 @pytest.fixture
 def jf(uow_factory):
-    definition = load_plant_file(PLANT)
-    clock = SimulatedClock(MONDAY_0700)
-    app = bootstrap(uow_factory(), clock=clock, publisher=MemoryPublisher())
-    app.bus.handle(c.LoadPlant(definition.plant, definition.data))
-    app.clock_ = clock
-    return app
+    return small_plant_app(uow_factory())
 
 
 def load(jf, count: int = 30, **kw) -> None:

@@ -5,9 +5,9 @@ the in-memory unit of work, on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
+from floor_support import MONDAY_0700, PLANT, small_plant_app
 
 from jisflow.adapters.memory import MemoryStore, MemoryUnitOfWork
 from jisflow.adapters.plant_file import load_plant_file
@@ -23,23 +23,20 @@ from jisflow.services.clock import SimulatedClock
 from jisflow.services.outbox import MemoryPublisher
 from jisflow.services.unit_of_work import AlertFilter
 
-PLANT = Path(__file__).parent.parent / "data" / "plants" / "small_plant.yaml"
-MONDAY_0700 = datetime(2026, 12, 7, 6, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
 def jf(uow_factory):
-    definition = load_plant_file(PLANT)
-    app = bootstrap(uow_factory(), clock=SimulatedClock(MONDAY_0700), publisher=MemoryPublisher())
-    app.bus.handle(c.LoadPlant(definition.plant, definition.data))
-    app.bus.handle(inv.RegisterItems((Item("DOC-1", "Vehicle documents", coverage_threshold_minutes=60), Item("BOLT-6", "Bolt M6"))))
-    app.bus.handle(inv.AddLocations((
-        Location("WH", LocationKind.WAREHOUSE, "Warehouse"),
-        Location("WH-A1", LocationKind.BIN, "Bin A1", "WH"),
-        Location("S20-SHELF", LocationKind.SUPERMARKET, "Shelf at S20"),
-        Location("TRUCK", LocationKind.IN_TRANSIT, "On the road"),
-    )))
-    return app
+    return small_plant_app(
+        uow_factory(),
+        items=[Item("DOC-1", "Vehicle documents", coverage_threshold_minutes=60), Item("BOLT-6", "Bolt M6")],
+        locations=[
+            Location("WH", LocationKind.WAREHOUSE, "Warehouse"),
+            Location("WH-A1", LocationKind.BIN, "Bin A1", "WH"),
+            Location("S20-SHELF", LocationKind.SUPERMARKET, "Shelf at S20"),
+            Location("TRUCK", LocationKind.IN_TRANSIT, "On the road"),
+        ],
+    )
 
 
 def load(jf, count: int) -> None:

@@ -4,26 +4,19 @@ and PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from datetime import datetime, timedelta
 
 import floor_support as floor
 import pytest
+from floor_support import MONDAY_0700, small_plant_app
 
-from jisflow.adapters.plant_file import load_plant_file
-from jisflow.bootstrap import bootstrap
 from jisflow.domain.execution import ExecutionSetup
 from jisflow.domain.inventory import Item, Location, LocationKind
 from jisflow.domain.racks import RackType
 from jisflow.domain.transport import Lane
-from jisflow.services import commands as c
 from jisflow.services import execution as x
 from jisflow.services import inventory as inv
-from jisflow.services.clock import SimulatedClock
-from jisflow.services.outbox import MemoryPublisher
 
-PLANT = Path(__file__).parent.parent / "data" / "plants" / "small_plant.yaml"
-MONDAY_0700 = datetime(2026, 12, 7, 6, 0, tzinfo=timezone.utc)
 TAKT = timedelta(seconds=90)
 VEHICLES = 4
 TRANSIT = timedelta(minutes=1)
@@ -36,15 +29,9 @@ SETUP = ExecutionSetup(
 
 @pytest.fixture
 def jf(uow_factory):
-    definition = load_plant_file(PLANT)
-    clock = SimulatedClock(MONDAY_0700)
-    app = bootstrap(uow_factory(), clock=clock, publisher=MemoryPublisher())
-    app.bus.handle(c.LoadPlant(definition.plant, definition.data))
-    app.bus.handle(x.ConfigureExecution("SMALL", SETUP))
-    app.bus.handle(inv.AddLocations((Location("S10-L", LocationKind.SUPERMARKET, "Line side of S10"),)))
-    app.bus.handle(inv.RegisterItems((Item("SEAT-L", "Leather seat set"),)))
-    app.clock_ = clock
-    return app
+    return small_plant_app(
+        uow_factory(), setup=SETUP, locations=[Location("S10-L", LocationKind.SUPERMARKET, "Line side of S10")], items=[Item("SEAT-L", "Leather seat set")],
+    )
 
 
 def despatch_seats(jf) -> str:

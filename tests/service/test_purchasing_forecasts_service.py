@@ -4,14 +4,12 @@ small plant's pearl chain reserves one cloth seat set (SEAT-C) per vehicle on Mo
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
+from datetime import date, timedelta
 
 import pytest
+from floor_support import MONDAY_0700, small_plant_app
 
 from jisflow.adapters.memory import MemoryStore, MemoryUnitOfWork
-from jisflow.adapters.plant_file import load_plant_file
-from jisflow.bootstrap import bootstrap
 from jisflow.domain.errors import ValidationError
 from jisflow.domain.forecast import Commitment, ReceivedForecast, ReceivedPeriod
 from jisflow.domain.inventory import Item, Location, LocationKind
@@ -19,23 +17,19 @@ from jisflow.domain.purchasing import BomLine, DemandSource, Policy, PolicyKind
 from jisflow.domain.sequence import Vehicle
 from jisflow.services import commands as c
 from jisflow.services import inventory as inv
-from jisflow.services.clock import SimulatedClock
 from jisflow.services.edi import ReceiveForecasts
-from jisflow.services.outbox import MemoryPublisher
 
-PLANT = Path(__file__).parent.parent / "data" / "plants" / "small_plant.yaml"
-MONDAY_0700 = datetime(2026, 12, 7, 6, 0, tzinfo=timezone.utc)
 MONDAY = date(2026, 12, 7)
 TWO_DAYS = 2 * 24 * 60  # minutes: the horizon reaches Wednesday 06:00 UTC, so Wednesday's period is inside
 
 
 @pytest.fixture
 def jf():
-    definition = load_plant_file(PLANT)
-    app = bootstrap(MemoryUnitOfWork(MemoryStore()), clock=SimulatedClock(MONDAY_0700), publisher=MemoryPublisher())
-    app.bus.handle(c.LoadPlant(definition.plant, definition.data))
-    app.bus.handle(inv.RegisterItems((Item("SEAT-C", "Cloth seat set"), Item("FRAME-1", "Seat frame"), Item("FOAM-1", "Seat foam"))))
-    app.bus.handle(inv.AddLocations((Location("WH", LocationKind.WAREHOUSE, "Warehouse"),)))
+    app = small_plant_app(
+        MemoryUnitOfWork(MemoryStore()),
+        items=[Item("SEAT-C", "Cloth seat set"), Item("FRAME-1", "Seat frame"), Item("FOAM-1", "Seat foam")],
+        locations=[Location("WH", LocationKind.WAREHOUSE, "Warehouse")],
+    )
     app.bus.handle(inv.ReceiveStock("SEAT-C", "WH", 10))
     return app
 

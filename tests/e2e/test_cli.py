@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,6 @@ from typer.testing import CliRunner
 
 from jisflow.adapters.db import tables
 from jisflow.adapters.db.migrate import current
-from jisflow.entrypoints.cli import common
 from jisflow.entrypoints.cli.main import app
 
 PLANTS = Path(__file__).resolve().parents[1] / "data" / "plants"
@@ -32,12 +30,6 @@ MONDAY_7_05 = "2026-12-07T07:05:00+01:00"
 
 runner = CliRunner()
 
-
-@pytest.fixture(autouse=True)
-def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Rich wraps and truncates at 80 columns when not on a terminal; tables stay readable wider."""
-    monkeypatch.setattr(common.console, "width", 250)
-    monkeypatch.setattr(common.err_console, "width", 250)
 
 
 class Cli:

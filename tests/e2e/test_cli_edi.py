@@ -7,28 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from cli_support import run
 
-from jisflow.entrypoints.cli import common
-from jisflow.entrypoints.cli.main import app
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SMALL_PLANT = DATA / "plants" / "small_plant.yaml"
 MONDAY_7 = "2026-12-07T07:00:00+01:00"
-
-runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(common.console, "width", 250)
-    monkeypatch.setattr(common.err_console, "width", 250)
-
-
-def run(*args: str, exit_code: int = 0):
-    result = runner.invoke(app, list(args))
-    assert result.exit_code == exit_code, f"jisflow {' '.join(args)} -> {result.exit_code}\n{result.output}"
-    return result
 
 
 def database(tmp_path: Path, name: str) -> str:

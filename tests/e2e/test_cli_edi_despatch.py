@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from test_cli_edi import SMALL_PLANT, calloff_lines, plant, run, wide_console  # noqa: F401 - fixtures
+from test_cli_edi import SMALL_PLANT, calloff_lines, plant, run  # noqa: F401 - fixtures
 
 PROFILE_CODE = "default"  # the code of the profile file written below (a copy of the default one)
 

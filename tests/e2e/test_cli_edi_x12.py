@@ -10,31 +10,15 @@ from pathlib import Path
 from types import MappingProxyType
 
 import pytest
-from typer.testing import CliRunner
+from cli_support import run
 
 from jisflow.adapters.edi.profiles import load_profile
 from jisflow.adapters.edi.x12 import OutboundGroup, serialize_interchange
 from jisflow.adapters.edi.x12_866 import ProductionSequence, SequencedVehicle, sequence_866
-from jisflow.entrypoints.cli import common
-from jisflow.entrypoints.cli.main import app
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SMALL_PLANT = DATA / "plants" / "small_plant.yaml"
 MONDAY_7 = datetime(2026, 12, 7, 6, 0, tzinfo=timezone.utc)
-
-runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(common.console, "width", 250)
-    monkeypatch.setattr(common.err_console, "width", 250)
-
-
-def run(*args: str, exit_code: int = 0):
-    result = runner.invoke(app, list(args))
-    assert result.exit_code == exit_code, f"jisflow {' '.join(args)} -> {result.exit_code}\n{result.output}"
-    return result
 
 
 @pytest.fixture

@@ -6,20 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
-from jisflow.entrypoints.cli import common
 from jisflow.entrypoints.cli.main import app
 
 SMALL_PLANT = Path(__file__).resolve().parents[1] / "data" / "plants" / "small_plant.yaml"
 runner = CliRunner()
 
-
-@pytest.fixture(autouse=True)
-def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(common.console, "width", 250)
-    monkeypatch.setattr(common.err_console, "width", 250)
 
 
 def test_the_floor_round_trip_on_the_command_line(tmp_path: Path) -> None:

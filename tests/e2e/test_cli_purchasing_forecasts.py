@@ -7,22 +7,16 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
-import pytest
 from test_cli_edi import SMALL_PLANT, database, run
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "edi"))
 from test_edi_forecasts import written  # noqa: E402
 
 from jisflow.adapters.edi.forecasts import Commitment, Forecast, ForecastPeriod, PartForecast  # noqa: E402
-from jisflow.entrypoints.cli import common  # noqa: E402
 
 MONDAY = date(2026, 12, 7)
 MONDAY_7 = "2026-12-07T07:00:00+01:00"
 
-
-@pytest.fixture(autouse=True)
-def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(common.console, "width", 250)
 
 
 def test_an_imported_delfor_feeds_the_purchasing_plan_unless_forecasts_are_left_out(tmp_path: Path):

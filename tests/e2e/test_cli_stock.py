@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from jisflow.entrypoints.cli import common
 from jisflow.entrypoints.cli.main import app
 
 SMALL_PLANT = Path(__file__).resolve().parents[1] / "data" / "plants" / "small_plant.yaml"
@@ -16,11 +15,6 @@ MONDAY_7 = "2026-12-07T07:00:00+01:00"
 
 runner = CliRunner()
 
-
-@pytest.fixture(autouse=True)
-def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(common.console, "width", 250)
-    monkeypatch.setattr(common.err_console, "width", 250)
 
 
 @pytest.fixture

@@ -89,12 +89,20 @@ def test_imported_rows_go_through_the_bus_and_extend_the_chain(api: Api):
 
 
 def test_every_bad_row_of_an_import_is_named_and_nothing_is_applied(api: Api):
-    rows = [*vehicles(1, first=20), {"order_id": "X2", "model": "TOURER", "vin": "WJT00000000000001"}, {"order_id": "X3", "model": "CITY", "vin": "123"}]
+    rows = [*vehicles(1, first=20), {"order_id": "X2", "model": "TOURER", "vin": "WJT0000000000000I"}, {"order_id": "X3", "model": "CITY", "vin": "123"}]
     response = api.post("planner", "/lines/L1/chain/import", {"rows": rows})
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
     assert {p["where"] for p in response.json()["problems"]} == {"rows[1].vin", "rows[2].vin"}
     assert len(api.get("planner", "/lines/L1/chain").json()["items"]) == 8
+
+
+def test_a_vin_without_the_check_digit_the_plant_requires_is_named_by_its_row(api: Api):
+    rows = [*vehicles(1, first=20), {"order_id": "X2", "model": "TOURER", "options": {"trim": "LUX", "roof": "GLASS"}, "vin": "WVWZZZ1JZXW000001"}]
+    response = api.post("planner", "/lines/L1/chain/import", {"rows": rows})
+    assert response.status_code == 422
+    (problem,) = response.json()["problems"]
+    assert problem["where"] == "rows[1].vin" and "check digit" in problem["what"]
 
 
 def test_a_broadcast_issues_the_call_offs_of_the_vehicle(api: Api):

@@ -170,8 +170,8 @@ def test_a_csv_with_one_bad_vin_is_rejected_whole_naming_the_row_and_the_column(
     bad = rewrite_row(good, tmp_path / "bad_vin.csv", 4, vin=wrong_check_digit)
     result = cli("sequence", "import", str(bad), "--line", "L1", exit_code=1)
     text = plain(result)
-    assert "bad_vin.csv, row 4, column vin" in text
-    assert "nothing was imported" in text
+    assert "bad_vin.csv, row 4, column vin" in text and "check digit" in text
+    assert "nothing applied" in text
     assert "Traceback" not in result.output
     assert "0 planned" in plain(cli("sequence", "show", "--line", "L1"))
     assert "seq 1..10" in plain(cli("sequence", "import", str(good), "--line", "L1"))

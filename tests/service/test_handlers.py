@@ -3,11 +3,13 @@ unit of work, on SQLite and on PostgreSQL (see the ``uow_factory`` fixture)."""
 
 from __future__ import annotations
 
+import copy
 from datetime import timedelta
 
 import pytest
-from floor_support import MONDAY_0700, small_plant_app
+from floor_support import MONDAY_0700, PLANT, small_plant_app
 
+from jisflow.adapters.plant_file import load_plant_file, parse_plant_definition
 from jisflow.domain.alerts import AlertKind
 from jisflow.domain.calloff import CallOffState
 from jisflow.domain.errors import ExplosionError, FrozenZoneViolation, NotFound, ValidationError
@@ -274,3 +276,47 @@ def test_a_change_is_audited_under_the_name_of_who_made_it(jf):
         page = jf.uow.audit.read(limit=500, actor="anna")
     assert page.entries and all(entry.actor == "anna" for entry in page.entries)
     assert jf.uow.actor == "system"
+
+
+# -- the plant's VIN rule -------------------------------------------------------------------------
+EUROPEAN_VIN = "WVWZZZ1JZXW000001"  # position 9 is a filler, as many European makers write it
+
+
+def without_check_digit(jf) -> None:
+    """Load the small plant again, saying its VINs carry no check digit."""
+    data = copy.deepcopy(load_plant_file(PLANT).data)
+    data["plant"]["vin_check_digit"] = False
+    definition = parse_plant_definition(data)
+    jf.bus.handle(c.LoadPlant(definition.plant, definition.data))
+
+
+def test_a_plant_that_requires_the_check_digit_refuses_a_vin_without_it_naming_the_row_and_nothing_is_applied(jf):
+    rows = (c.SequenceRow("day.csv, row 2", vehicle(1)), c.SequenceRow("day.csv, row 3", Vehicle("V0002", "TOURER", {"trim": "LUX", "roof": "CLOSED"}, EUROPEAN_VIN)))
+    with pytest.raises(ValidationError) as raised:
+        jf.bus.handle(c.ImportSequence("L1", rows))
+    (problem,) = raised.value.problems
+    assert problem.where == "day.csv, row 3, column vin" and "check digit" in problem.what
+    with jf.uow:
+        assert jf.uow.chains.get(jf.uow.plants.of_line("L1").line("L1")).last_seq_no() == 0
+
+
+def test_a_plant_whose_vins_carry_no_check_digit_takes_them_in_imports_inserts_and_spec_changes(jf):
+    without_check_digit(jf)
+    jf.bus.handle(c.ImportSequence("L1", (c.SequenceRow("row 2", Vehicle("V0001", "TOURER", {"trim": "LUX", "roof": "CLOSED"}, EUROPEAN_VIN)),)))
+    jf.bus.handle(c.InsertVehicle("L1", vehicle=Vehicle("V0002", "TOURER", {"trim": "LUX", "roof": "CLOSED"}, "WVWZZZ1JZXW000002"), after="V0001"))
+    jf.bus.handle(c.ChangeVehicleSpec("L1", order_id="V0002", vin="WVWZZZ1JZXW000003", override=True, reason="VIN corrected"))
+    with jf.uow:
+        chain = jf.uow.chains.get(jf.uow.plants.of_line("L1").line("L1"))
+        assert [e.vehicle.vin for e in chain.entries()] == [EUROPEAN_VIN, "WVWZZZ1JZXW000003"]
+
+
+def test_inserts_and_spec_changes_follow_the_plant_that_requires_the_check_digit(jf):
+    load(jf, 2)
+    with pytest.raises(ValidationError, match="VIN is refused by plant SMALL"):
+        jf.bus.handle(c.InsertVehicle("L1", vehicle=Vehicle("V0009", "TOURER", {"trim": "LUX", "roof": "CLOSED"}, EUROPEAN_VIN), after="V0001"))
+    with pytest.raises(ValidationError, match="VIN is refused"):
+        jf.bus.handle(c.ChangeVehicleSpec("L1", order_id="V0002", vin=EUROPEAN_VIN, override=True, reason="VIN corrected"))
+    with jf.uow:
+        chain = jf.uow.chains.get(jf.uow.plants.of_line("L1").line("L1"))
+        assert [e.order_id for e in chain.entries()] == ["V0001", "V0002"]
+        assert chain.get("V0002").vehicle.vin != EUROPEAN_VIN

@@ -125,10 +125,18 @@ def test_append_lists_every_number_that_does_not_increase_and_applies_nothing():
 
 def test_a_vehicle_lists_every_bad_field_at_once():
     with pytest.raises(ValidationError) as raised:
-        Vehicle(" ", "", {"trim": " "}, vin="1M8GDM9A1KP042788")
+        Vehicle(" ", "", {"trim": " "}, vin="1M8GDM9A1KP04278")  # 16 characters
     wheres = [p.where for p in raised.value.problems]
     assert len(wheres) == 4
     assert all(name in where for name, where in zip(["order_id", "model", "trim", "vin"], wheres, strict=True))
+
+
+def test_a_vehicle_takes_a_vin_whose_position_9_is_free_and_a_plant_rule_decides_on_the_check_digit():
+    european = Vehicle("V01", "A", {}, vin="WVWZZZ1JZXW000001")  # position 9 is a filler, no check digit
+    assert european.vin_problems(check_digit=False) == []
+    (problem,) = european.vin_problems(check_digit=True, where="day.csv, row 4")
+    assert problem.where == "day.csv, row 4, column vin" and "check digit" in problem.what
+    assert Vehicle("V02", "A", {}, vin="1M8GDM9AXKP042788").vin_problems(check_digit=True) == []
 
 
 def test_a_vehicle_keeps_its_vin_compact():
@@ -372,7 +380,7 @@ def test_a_spec_change_to_an_invalid_vin_is_refused_and_changes_nothing():
     pearl_chain = open_chain(4)
     before = state(pearl_chain)
     with pytest.raises(ValidationError, match="vin"):
-        pearl_chain.change_spec("V03", now=NOW, vin="1M8GDM9A1KP042788")
+        pearl_chain.change_spec("V03", now=NOW, vin="1M8GDM9AIKP042788")  # I is no VIN letter
     assert state(pearl_chain) == before
 
 

@@ -338,3 +338,19 @@ def test_yaml_clock_times_and_yes_no_words_stay_text(tmp_path: Path) -> None:
     day = definition.plant.lines[0].calendar.shifts[0]
     assert (day.start, day.end) == (time(7), time(15, 30))
     assert definition.mix is not None and definition.mix.options[2].values == ("NO", "OFF")
+
+
+# --- VIN check digit -----------------------------------------------------------------------------
+def test_a_plant_requires_the_vin_check_digit_unless_its_file_says_otherwise() -> None:
+    assert load_plant_file(SMALL).plant.vin_check_digit is True
+    data = small_data()
+    data["plant"]["vin_check_digit"] = False
+    definition = parse_plant_definition(data)
+    assert definition.plant.vin_check_digit is False
+    assert parse_plant_definition(definition.data).plant.vin_check_digit is False  # as stored, so read back
+
+
+def test_a_vin_check_digit_setting_that_is_not_true_or_false_is_refused() -> None:
+    data = small_data()
+    data["plant"]["vin_check_digit"] = "sometimes"
+    assert wheres(parse_plant_definition, data) == {"<data>: plant.vin_check_digit"}

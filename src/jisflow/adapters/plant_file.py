@@ -14,6 +14,9 @@ The format, by example::
       name: Musterstadt Assembly
       timezone: Europe/Berlin              # the plant's zone: shifts are local wall-clock time
       unloading_points: [DOCK-A, WH-01]
+      vin_check_digit: true                # VINs must carry the ISO 3779 check digit in position
+                                           # 9 (default; North America); false where position 9
+                                           # is free (many European makers)
 
     lines:
       - code: TF1
@@ -101,7 +104,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pydantic
 import yaml
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from jisflow.domain.calendar import Break, LineCalendar, Shift
 from jisflow.domain.errors import CalendarError, NotFound, Problem, ValidationError
@@ -414,6 +417,7 @@ class _PlantSchema(_Schema):
     name: Text
     timezone: Text
     unloading_points: list[Code] = Field(min_length=1)
+    vin_check_digit: StrictBool = True
 
 
 class _StationSchema(_Schema):
@@ -589,6 +593,7 @@ def _parse(raw: Any, source: str, root: yaml.Node | None) -> PlantDefinition:
         suppliers=tuple(suppliers),
         families=tuple(family for _, family in families),
         unloading_points=tuple(header.unloading_points),
+        vin_check_digit=header.vin_check_digit,
     )
     data: dict[str, Any] = {
         "plant": header.model_dump(mode="json"),

@@ -175,6 +175,9 @@ class Plant:
     suppliers: tuple[Supplier, ...]
     families: tuple[PartFamily, ...]
     unloading_points: tuple[str, ...] = field(default_factory=tuple)
+    # VINs of its vehicles carry the ISO 3779 check digit in position 9 (mandatory in North
+    # America); False where makers use position 9 freely, as many in Europe do
+    vin_check_digit: bool = True
 
     def line(self, code: str) -> Line:
         for line in self.lines:

@@ -39,6 +39,7 @@ from jisflow.domain.errors import (
     DuplicateVehicle,
     FrozenZoneViolation,
     NotFound,
+    Problem,
     ProblemCollector,
     ValidationError,
     at,
@@ -98,11 +99,23 @@ class Vehicle:
             if not key or not isinstance(value, str) or not value.strip():
                 found.add(at(where, key or "options"), "option has no value")
         if self.vin:
-            try:
-                vinlib.validate(self.vin)
+            try:  # the check digit is the plant's rule: ``vin_problems``
+                vinlib.validate(self.vin, check_digit=False)
             except ValidationError as exc:
                 found.add(at(where, "vin"), exc.message)
         return found.problems
+
+    def vin_problems(self, check_digit: bool, where: str = "") -> list:
+        """The problems of this vehicle's VIN under a plant's rule: with ``check_digit``, a
+        VIN whose position 9 is not its ISO 3779 check digit is one (its form is checked when
+        the vehicle is made)."""
+        if not (check_digit and self.vin):
+            return []
+        try:
+            vinlib.validate(self.vin)
+        except ValidationError as exc:
+            return [Problem(at(where, "vin"), exc.message)]
+        return []
 
 
 @dataclass

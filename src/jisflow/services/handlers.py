@@ -145,6 +145,7 @@ def import_sequence(cmd: c.ImportSequence, uow: AbstractUnitOfWork, clock: Clock
         rows = []
         reference = chain.last_seq_no()
         for row in cmd.rows:
+            found.problems.extend(row.vehicle.vin_problems(plant.vin_check_digit, row.where))
             for problem in check_vehicle(families, row.vehicle, row.where):
                 found.problems.append(problem)
             seq_no = row.seq_no
@@ -233,6 +234,11 @@ def _change(cmd: c.ChangeCommand, uow: AbstractUnitOfWork, clock: Clock, apply: 
 
 
 def _explodable(plant: Plant, line: str, vehicle: Vehicle) -> None:
+    """The vehicle may join the line: its VIN is one the plant takes, and each family of the
+    line selects exactly one part for it."""
+    wrong_vin = vehicle.vin_problems(plant.vin_check_digit)
+    if wrong_vin:
+        raise ValidationError(f"vehicle {vehicle.order_id}'s VIN is refused by plant {plant.code}", problems=wrong_vin)
     problems = check_vehicle(plant.families_of_line(line), vehicle)
     if problems:
         raise ExplosionError(f"vehicle {vehicle.order_id} cannot be built on line {line}", problems=problems)

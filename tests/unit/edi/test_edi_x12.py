@@ -112,7 +112,7 @@ def test_866_vehicles_become_pearl_chain_rows_for_the_line() -> None:
 
 def test_an_866_with_a_bad_vin_names_the_segment() -> None:
     seq = production_sequence()
-    bad = dataclasses.replace(seq, vehicles=(dataclasses.replace(seq.vehicles[0], vin="WJTSAT1N0TS000002"),))
+    bad = dataclasses.replace(seq, vehicles=(dataclasses.replace(seq.vehicles[0], vin="WJTSAT1N0TS00000O"),))  # O is no VIN letter
     with pytest.raises(ValidationError) as exc:
         sequence_rows(parse_interchange(interchange_866(bad)), PROFILE)
     assert exc.value.problems[0].where.startswith("segment ")

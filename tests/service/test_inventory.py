@@ -330,9 +330,8 @@ def test_the_reservations_follow_every_kind_of_chain_change_as_a_fresh_explosion
             synced = now
         checked += _demand_matches_the_chain(jf, synced)
     assert checked > 300, "many demand lines compared"
-    if jf.uow.__class__.__name__ == "SqlUnitOfWork":  # the next sync starts from what the last one left
-        with jf.uow:
-            assert inv._LINE_SYNCS["L1"].stored is jf.uow.inventory.line_reservations("L1")
+    with jf.uow:  # the next sync starts from what the last one left (memory, SQLite, PostgreSQL)
+        assert inv._LINE_SYNCS["L1"].stored is jf.uow.inventory.line_reservations("L1")
 
 
 class _Twin:

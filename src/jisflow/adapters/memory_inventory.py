@@ -4,7 +4,7 @@ copies handed out, changes staged and applied on commit as increments."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -30,6 +30,35 @@ class InventoryState:
     bom: dict[tuple[str, str], BomLine] = field(default_factory=dict)
     forecasts: dict[ForecastKey, ForecastLine] = field(default_factory=dict)
     next_id: int = 1
+    # per line, its reservations as last handed out (``line_reservations``), while unchanged
+    kept_lines: dict[str, tuple[Reservation, ...]] = field(default_factory=dict)
+    # the live (not consumed) reservations by line and by item, kept with ``reservations``
+    live_by_line: dict[str, dict[tuple[str, str, str], Reservation]] = field(default_factory=dict)
+    live_by_item: dict[str, dict[tuple[str, str, str], Reservation]] = field(default_factory=dict)
+
+    def put_reservation(self, r: Reservation) -> None:
+        self.drop_reservation(r.key)
+        self.reservations[r.key] = r
+        if r.consumed_at is None:
+            self.live_by_line.setdefault(r.line, {})[r.key] = r
+            self.live_by_item.setdefault(r.item, {})[r.key] = r
+        self.kept_lines.pop(r.line, None)
+
+    def drop_reservation(self, key: tuple[str, str, str]) -> None:
+        old = self.reservations.pop(key, None)
+        if old is not None:
+            self.live_by_line.get(old.line, {}).pop(key, None)
+            self.live_by_item.get(old.item, {}).pop(key, None)
+            self.kept_lines.pop(old.line, None)
+
+
+_LINES = "inventory.line_reservations"
+"""Key in the transaction's pending writes: per line, the reservation keys it removed and the
+reservations it wrote."""
+
+
+def _rank(r: Reservation) -> tuple:
+    return r.rank
 
 
 class MemoryInventoryRepository(InventoryRepository):
@@ -75,7 +104,7 @@ class MemoryInventoryRepository(InventoryRepository):
                 balance=copy.copy(self._st.balances[code]),
                 stock={(loc, lot): q for (i, loc, lot), q in self._st.stock.items() if i == code},
                 location_kinds=kinds,
-                reservations=[copy.copy(r) for r in self._st.reservations.values() if r.item == code and r.consumed_at is None],
+                reservations=[copy.copy(r) for r in self._st.live_by_item.get(code, {}).values()],
                 serial_lots=frozenset(lot for (i, lot), kind in self._st.lots.items() if i == code and kind is LotKind.SERIAL),
             )
             for code in codes
@@ -84,17 +113,24 @@ class MemoryInventoryRepository(InventoryRepository):
     def save(self, stocks: Iterable[ItemStock]) -> None:
         stocks = list(stocks)
         removed = [key for agg in stocks for key in agg.removed]
+        written = self._s.pending.setdefault(_LINES, {})  # line -> (keys removed, reservations written)
 
         def drop(st) -> None:  # first, as the SQL adapter does: a line may move to another item
             for key in removed:
-                st.inventory.reservations.pop(key, None)
+                st.inventory.drop_reservation(key)
 
         self._s.stage(drop)
+        for key in removed:
+            gone, put = written.setdefault(key[0], (set(), {}))
+            gone.add(key)
+            put.pop(key, None)
         for agg in stocks:
             movements = list(agg.movements)
             stock_deltas = dict(agg.stock_deltas)
             delta = copy.copy(agg.balance_delta)
             changed = [copy.copy(r) for r in agg.changed.values()]
+            for r in changed:
+                written.setdefault(r.line, (set(), {}))[1][r.key] = r
 
             def apply(st, movements=movements, stock_deltas=stock_deltas, delta=delta, changed=changed) -> None:
                 inv = st.inventory
@@ -112,7 +148,7 @@ class MemoryInventoryRepository(InventoryRepository):
                     if r.id is None:
                         r.id = inv.next_id
                         inv.next_id += 1
-                    inv.reservations[r.key] = r
+                    inv.put_reservation(r)
 
             self._s.stage(apply)
             agg.movements.clear()
@@ -136,11 +172,40 @@ class MemoryInventoryRepository(InventoryRepository):
         found = [m for m in self._st.movements if item is None or m.item == item]
         return found[-limit:] if limit else found
 
-    def reservations(self, *, line: str | None = None, item: str | None = None, live_only: bool = True) -> list[Reservation]:
+    def line_reservations(self, line: str) -> Sequence[Reservation]:
+        """As the port allows: the reservations it keeps, the same tuple while the line's
+        reservations do not change (so the reservation sync can start from its last result).
+        After this transaction wrote some, the line as the transaction leaves it, kept once it
+        commits."""
+        inv = self._st
+        written = self._s.pending.get(_LINES, {}).get(line)
+        if written is None:
+            kept = inv.kept_lines.get(line)
+            if kept is None:
+                kept = inv.kept_lines[line] = tuple(sorted((r for r in inv.reservations.values() if r.line == line), key=_rank))
+            return kept
+        gone, put = written
+        current = {r.key: r for r in inv.reservations.values() if r.line == line and r.key not in gone}
+        current.update(put)
+        view = tuple(sorted(current.values(), key=_rank))
+        self._s.stage(lambda st: st.inventory.kept_lines.__setitem__(line, view))  # after the writes staged so far
+        return view
+
+    def reservations(
+        self, *, line: str | None = None, item: str | None = None, live_only: bool = True, order_id: str | None = None,
+    ) -> list[Reservation]:
+        inv = self._st
+        if live_only and line is not None:
+            pool: Iterable[Reservation] = inv.live_by_line.get(line, {}).values()
+        elif live_only and item is not None:
+            pool = inv.live_by_item.get(item, {}).values()
+        else:
+            pool = inv.reservations.values()
         found = [
             copy.copy(r)
-            for r in self._st.reservations.values()
+            for r in pool
             if (line is None or r.line == line) and (item is None or r.item == item) and (not live_only or r.consumed_at is None)
+            and (order_id is None or r.order_id == order_id)
         ]
         return sorted(found, key=lambda r: r.rank)
 

@@ -869,7 +869,7 @@ def _reserved(stock: ItemStock) -> dict[str, int]:
 def backflush_vehicle(cmd: BackflushVehicle, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
     now = _now(cmd.at, clock)
     with uow:
-        lines = [r for r in uow.inventory.reservations(line=cmd.line) if r.order_id == cmd.order_id]
+        lines = uow.inventory.reservations(line=cmd.line, order_id=cmd.order_id)
         if not lines:
             raise NotFound(f"vehicle {cmd.order_id} on line {cmd.line} has no open demand line to backflush")
         stocks = uow.inventory.load({r.item for r in lines})

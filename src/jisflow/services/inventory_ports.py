@@ -67,8 +67,11 @@ class InventoryRepository(abc.ABC):
         """Movements, oldest first (the last ``limit`` ones when given)."""
 
     @abc.abstractmethod
-    def reservations(self, *, line: str | None = None, item: str | None = None, live_only: bool = True) -> list[Reservation]:
-        """Reservations in rank order (need time, sequence number)."""
+    def reservations(
+        self, *, line: str | None = None, item: str | None = None, live_only: bool = True, order_id: str | None = None,
+    ) -> list[Reservation]:
+        """Reservations in rank order (need time, sequence number); ``order_id``: of that
+        vehicle only."""
 
     def line_reservations(self, line: str) -> Sequence[Reservation]:
         """Every reservation of the line, consumed ones too, in rank order, to be read and

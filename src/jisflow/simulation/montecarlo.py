@@ -37,6 +37,9 @@ KPIS: dict[str, str] = {
     "trucks": "lower",
     "truck_utilisation": "higher",
     "vehicles_built": "higher",
+    "line_availability": "higher",
+    "jit_on_time": "higher",
+    "shortage_alerts": "lower",
 }
 
 # Two-sided 95 % quantiles of Student's t by degrees of freedom.

@@ -1,6 +1,7 @@
 """The HTML report of a twin run: one self-contained page (inline SVG, no scripts, no CDN)
-with the KPIs, the stock by supply mode and over time per mode, the line stops by cause and
-the truck timeline."""
+with the KPIs, the stock by supply mode and over time per mode, the supply of each mode (line
+stops, parts found at the line, on time, the ledger's reservations and shortages), the items
+projected short, the line stops by cause and the truck timeline."""
 
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ text{{font-size:11px}}</style></head><body>
 <p>scenario {escape(result.scenario)}, seed {result.seed}, {escape(kpis['start'])} to {escape(kpis['end'])} (UTC)</p>
 <h2>Key figures</h2><table>{rows}</table>
 <h2>Stock by supply mode</h2>{_mode_table(kpis)}
+<h2>Supply by mode: line stops, parts at the line, on time, ledger</h2>{_supply_table(kpis)}
+<h2>Stock-fed items the projection sees running short at the end of the run</h2>{_shortage_table(kpis)}
 <h2>Stock over time per supply mode</h2>{_mode_chart(result)}
 <h2>JIS parts at the line side and at the dock over time</h2>{_stock_chart(result)}
 <h2>Line stops by cause</h2>{_stops_chart(kpis['line_stops'])}
@@ -75,6 +78,42 @@ def _mode_table(kpis: dict[str, Any]) -> str:
     rows = "".join(
         f"<tr><td>{escape(mode)}</td><td>{m['families']}</td><td>{m['avg_stock']}</td><td>{m['peak_stock']}</td><td>{m['handling_touches']}</td><td>{m['emergency_deliveries']}</td></tr>"
         for mode, m in kpis["by_mode"].items()
+    )
+    return f"<table>{head}{rows}</table>"
+
+
+def _supply_table(kpis: dict[str, Any]) -> str:
+    """Per supply mode: the line stops its families caused, the parts the line found at the
+    line side, what was on time (JIS parts in sequence, JIT calls by their window) and the
+    ledger of the stock-fed parts (open and backflushed reservations, shortage alerts)."""
+    head = ("<tr><th>mode</th><th>line-stop minutes</th><th>stops</th><th>parts needed</th><th>found at the line side</th>"
+            "<th>on time</th><th>reservations open / backflushed</th><th>shortage alerts</th><th>items projected short</th></tr>")
+    rows = []
+    for mode, m in kpis["by_mode"].items():
+        if "on_time_in_sequence" in m:
+            on_time = f"{m['on_time_in_sequence']} in sequence ({m['parts_due']} parts due)"
+        elif "on_time" in m:
+            on_time = f"{m['on_time']} ({m['calls_on_time']} of {m['calls_due']} calls)"
+        else:
+            on_time = "-"
+        ledger = f"{m['reservations']} / {m['backflushed']}" if "reservations" in m else "-"
+        rows.append(
+            f"<tr><td>{escape(mode)}</td><td>{m['line_stop_minutes']}</td><td>{m['line_stops']}</td><td>{m['parts_needed']}</td>"
+            f"<td>{m['parts_available']} ({m['availability']})</td><td>{escape(on_time)}</td><td>{ledger}</td>"
+            f"<td>{m.get('shortage_alerts', '-')}</td><td>{m.get('projected_shortages', '-')}</td></tr>"
+        )
+    return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _shortage_table(kpis: dict[str, Any]) -> str:
+    shortages = kpis["projected_shortages"]
+    if not shortages:
+        return "<p>the projection sees no stock-fed item running short</p>"
+    head = "<tr><th>item</th><th>family</th><th>mode</th><th>first shortage (UTC)</th><th>vehicle</th><th>seq</th><th>short</th><th>line-stop risk min</th></tr>"
+    rows = "".join(
+        f"<tr><td>{escape(k['item'])}</td><td>{escape(k['family'])}</td><td>{escape(k['mode'])}</td><td>{escape(k['first_shortage_at'])}</td>"
+        f"<td>{escape(k['order_id'] or '-')}</td><td>{k['seq_no'] if k['seq_no'] is not None else '-'}</td><td>{k['short_quantity']}</td><td>{k['line_stop_risk_minutes']}</td></tr>"
+        for k in shortages
     )
     return f"<table>{head}{rows}</table>"
 

@@ -19,7 +19,11 @@ card scan and purchase order goes through the real inventory and purchasing comm
   arrives. A tugger picks a container to the line side
   (``MoveStock``) whenever one of the two line-side containers is empty.
 
-The line's use is booked as issues to the line (``AdjustStock``) every quarter of an hour.
+The parts are items of the ledger, so the line's reservations of them follow the pearl chain
+(the reaction production runs on every import and broadcast; ``SyncReservations`` once the
+items are registered) and purchasing and the projections see that demand. The line's use is
+booked every quarter of an hour: each vehicle that had all its stock-fed parts fitted is
+backflushed (``BackflushVehicle``), which consumes its reservations.
 Sizes left open in the scenario follow from each part's demand rate in the generated sequence:
 cards cover the replenishment lead time plus the safety cover, reorder points also the review
 period, an order the scenario's order cover.
@@ -33,16 +37,18 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import simpy
 
+from jisflow.domain.alerts import AlertKind
 from jisflow.domain.errors import JisflowError
-from jisflow.domain.inventory import Item, Location, LocationKind, ReasonCode
+from jisflow.domain.inventory import Item, Location, LocationKind
 from jisflow.domain.plant import PartFamily, SupplyMode
 from jisflow.domain.purchasing import Policy, PolicyKind
 from jisflow.services import inventory as inv
+from jisflow.services.unit_of_work import AlertFilter
 
 if TYPE_CHECKING:
     from jisflow.simulation.twin import Twin
@@ -67,10 +73,50 @@ class Bin:
     warehouse: int = 0
     in_tugger: int = 0
     used_since_card: int = 0
-    unbooked: int = 0  # used by the line, not yet issued in the ledger
+    unbooked: int = 0  # fitted by the line, not yet backflushed in the ledger
     refill_at: int = 0  # STOCK: the line-side level at which the tugger brings a container
     arrivals: list[int] = field(default_factory=list)  # run seconds of deliveries on their way
     waiting: simpy.Event | None = None
+
+
+@dataclass(frozen=True)
+class JitCall:
+    """One summarized call of a JIT part as the run leaves it: the pieces of it needed within
+    the run, whether each of them reached the line side by its vehicle's need time (the need
+    times the reservations hold), and the pieces delivered against it."""
+
+    family: str
+    part_number: str
+    window_start: int  # run seconds
+    quantity: int
+    due: int  # pieces of it needed by the end of the run
+    on_time: bool  # every piece due was at the line side by its need time
+    delivered: int  # pieces at the line side by the end of the run
+
+
+@dataclass(frozen=True)
+class ItemShortage:
+    """A stock-fed item the ledger's projection sees running short at the end of the run."""
+
+    item: str
+    family: str
+    mode: str
+    first_shortage_at: datetime
+    order_id: str | None
+    seq_no: int | None
+    short_quantity: int
+    line_stop_risk_minutes: float
+
+
+@dataclass
+class Ledger:
+    """The ledger of the stock-fed parts as the run leaves it, counted per supply mode."""
+
+    items: dict[str, int] = field(default_factory=dict)  # mode -> items
+    reservations: dict[str, int] = field(default_factory=dict)  # mode -> open demand lines
+    backflushed: dict[str, int] = field(default_factory=dict)  # mode -> demand lines consumed
+    shortage_alerts: dict[str, int] = field(default_factory=dict)  # mode -> shortage alerts raised in the run
+    shortages: list[ItemShortage] = field(default_factory=list)
 
 
 class StockSupply:
@@ -81,9 +127,12 @@ class StockSupply:
         self.families = {f.code: f for f in families}
         self.bins: dict[str, Bin] = {}
         self.jit_shipped: dict[tuple, int] = defaultdict(int)
+        self.jit_arrived: dict[tuple, list[tuple[int, int]]] = defaultdict(list)  # call key -> (run second, pieces) received
         self.touches: dict[str, int] = defaultdict(int)
         self.emergencies: dict[str, int] = defaultdict(int)
         self.orders = 0
+        self.fitted: dict[str, int] = defaultdict(int)  # vehicle -> stock-fed parts fitted so far
+        self.to_backflush: list[str] = []  # vehicles that had every stock-fed part fitted since the last booking
         takt = twin.takt
         for f in families:
             settings = twin.scenario.stock_settings(f.code)
@@ -104,6 +153,9 @@ class StockSupply:
         if any(b.mode is SupplyMode.STOCK for b in self.bins.values()):
             locations.append(Location(WAREHOUSE, LocationKind.WAREHOUSE, "plant warehouse"))
         bus.handle(inv.AddLocations(tuple(locations)))
+        # the items are known now: the line's reservations are brought in step with the chain
+        # imported so far, as a plant does when it starts keeping a part in stock
+        bus.handle(inv.SyncReservations(self.twin.line.code, at=now))
         for b in self.bins.values():
             s = self.twin.scenario.stock_settings(b.family)
             cover = b.rate * (b.lead_minutes + s.safety_minutes) * 60
@@ -140,10 +192,16 @@ class StockSupply:
             b.waiting = self.env.event()
         return b.waiting
 
-    def take(self, part: str, quantity: int) -> None:
+    def take(self, part: str, quantity: int, order_id: str) -> None:
+        """The line fits ``quantity`` of ``part`` to vehicle ``order_id``; once the vehicle
+        has had every stock-fed part fitted, it is due for its backflush."""
         b = self.bins[part]
         b.line_side -= quantity
         b.unbooked += quantity
+        self.fitted[order_id] += 1
+        if self.fitted[order_id] == len(self.twin.stock_demand[order_id]):
+            self.to_backflush.append(order_id)
+            del self.fitted[order_id]
         self.twin.level(_line(b.mode), -quantity)
         if b.mode is SupplyMode.KANBAN:
             b.used_since_card += quantity
@@ -152,12 +210,17 @@ class StockSupply:
             self._tugger(b)
 
     def book(self) -> None:
-        """Issue what the line used since the last booking."""
+        """Backflush the vehicles that had every stock-fed part fitted since the last booking
+        (``BackflushVehicle``: each consumes the vehicle's reservations, as the line's
+        backflush point does in the plant)."""
         now = self.twin.clock.now()
+        line = self.twin.line.code
+        done, self.to_backflush = self.to_backflush, []
+        for order_id in done:
+            self.bus.handle(inv.BackflushVehicle(line, order_id, actor="line", at=now))
+            for part, quantity in self.twin.stock_demand[order_id].values():
+                self.bins[part].unbooked -= quantity
         for b in self.bins.values():
-            if b.unbooked:
-                self.bus.handle(inv.AdjustStock(b.part, b.location, -b.unbooked, reason=ReasonCode.ISSUE_TO_LINE, actor="line", at=now))
-                b.unbooked = 0
             if b.mode is SupplyMode.KANBAN and b.used_since_card >= b.container:
                 self._scan_cards(b)
 
@@ -256,7 +319,7 @@ class StockSupply:
         self.env.process(self._deliver(b, b.container, delay, b.location, order=number, reference="emergency"))
 
     # ------------------------------------------------------------------ JIT
-    def jit_load(self, supplier: str, horizon: int, room: int) -> list[tuple[Bin, int, str]]:
+    def jit_load(self, supplier: str, horizon: int, room: int) -> list[tuple[Bin, int, str, tuple]]:
         """What the supplier's truck takes of its summarized calls: every call whose window
         starts within ``horizon`` seconds, up to ``room`` containers."""
         with self.twin.app.uow:
@@ -273,12 +336,65 @@ class StockSupply:
             quantity = min(left, room * b.container)
             room -= math.ceil(quantity / b.container)
             self.jit_shipped[call.key] += quantity
-            load.append((self.bins[call.part_number], quantity, f"JIT {call.family} {call.window_start:%Y-%m-%d %H:%M}"))
+            load.append((self.bins[call.part_number], quantity, f"JIT {call.family} {call.window_start:%Y-%m-%d %H:%M}", call.key))
         return load
 
-    def jit_arrive(self, load: list[tuple[Bin, int, str]]) -> None:
-        for b, quantity, reference in load:
+    def jit_arrive(self, load: list[tuple[Bin, int, str, tuple]]) -> None:
+        for b, quantity, reference, key in load:
             self._receive(b, quantity, b.location, reference=reference)
+            self.jit_arrived[key].append((self.env.now, quantity))
+
+    def jit_calls(self) -> list[JitCall]:
+        """The line's summarized calls as the handlers leave them. A call sums vehicles whose
+        parts are needed across its window; it was on time when, vehicle after vehicle in the
+        order of their need times, the pieces delivered against it by each need time covered
+        every piece needed up to then."""
+        uow, line = self.twin.app.uow, self.twin.line.code
+        with uow:
+            calls = uow.jit_calls.list(line)
+            need = {(r.order_id, r.family): self.twin.sec(r.need_time) for r in uow.inventory.reservations(line=line, live_only=False)}
+        end = self.twin.sec(self.twin.end)
+        found = []
+        for call in calls:
+            start = self.twin.sec(call.window_start)
+            arrived = sorted(self.jit_arrived.get(call.key, []))
+            wanted = sorted((need.get((order_id, call.family), start), q) for order_id, q in call.contributions.items())
+            due = [(at, q) for at, q in wanted if at <= end]
+            needed, on_time = 0, True
+            for at, q in due:
+                needed += q
+                if sum(got for t, got in arrived if t <= at) < needed:
+                    on_time = False
+                    break
+            found.append(JitCall(call.family, call.part_number, start, call.quantity, sum(q for _, q in due), on_time, sum(q for _, q in arrived)))
+        return found
+
+    def ledger(self) -> Ledger:
+        """What the ledger holds now, per supply mode: the items, the line's open and consumed
+        reservations, the shortage alerts the projections raised in the run, and the items the
+        projection sees running short (first shortage, the vehicle it hits, line-stop risk)."""
+        uow, now = self.twin.app.uow, self.twin.clock.now()
+        found = Ledger()
+        mode = {part: b.mode.value for part, b in self.bins.items()}
+        for m in mode.values():
+            found.items[m] = found.items.get(m, 0) + 1
+        with uow:
+            for r in uow.inventory.reservations(line=self.twin.line.code, live_only=False):
+                if r.item in mode:
+                    counted = found.backflushed if r.consumed_at is not None else found.reservations
+                    counted[mode[r.item]] = counted.get(mode[r.item], 0) + 1
+            for alert in uow.alerts.list(AlertFilter(kinds=(AlertKind.SHORTAGE_PROJECTED,))):
+                item = alert.details.get("item")
+                if item in mode:
+                    found.shortage_alerts[mode[item]] = found.shortage_alerts.get(mode[item], 0) + 1
+            projected = inv.projections(uow, now, sorted(self.bins))
+        for code, p in projected.items():
+            if p.first_shortage_at is not None:
+                b = self.bins[code]
+                found.shortages.append(ItemShortage(code, b.family, b.mode.value, p.first_shortage_at, p.first_shortage_order_id,
+                                                    p.first_shortage_seq_no, p.short_quantity, float(p.line_stop_risk_minutes)))
+        found.shortages.sort(key=lambda k: (k.first_shortage_at, k.item))
+        return found
 
     # ------------------------------------------------------------------ figures
     def containers(self) -> tuple[int, int]:
@@ -292,4 +408,4 @@ def _line(mode: SupplyMode) -> str:
     return f"{mode.value} line side"
 
 
-__all__ = ["Bin", "StockSupply", "WAREHOUSE"]
+__all__ = ["Bin", "ItemShortage", "JitCall", "Ledger", "StockSupply", "WAREHOUSE"]

@@ -14,8 +14,9 @@ Simulated time is whole seconds from the start of the run; the services see it t
   out when their issue point comes, also before the first shift. At every tick, when the
   scenario has emergencies, every JIS part not on the road this close to its need is expedited
   (``OrderEmergencyDelivery``). Every quarter of an hour the line's use is booked: the JIS
-  parts of the vehicles that had all of them fitted are backflushed (``ConsumeVehicles``), the
-  stock-fed parts issued (``AdjustStock``).
+  parts of the vehicles that had all of them fitted are backflushed (``ConsumeVehicles``), and
+  so are the stock-fed parts of the vehicles that had all of those fitted (``BackflushVehicle``,
+  which consumes the vehicle's reservations).
 - every call-off the services issue is relayed through the outbox and **acknowledged** by its
   supplier (``TransitionCallOffLines``); its parts are ready after the supplier's build time.
 - a **truck** per supplier leaves at its interval. For JIS parts the supplier's floor runs
@@ -32,7 +33,11 @@ Simulated time is whole seconds from the start of the run; the services see it t
 The parts the line waits for are exactly the call-off lines and summarized calls the real
 handlers issued: the twin invents no demand of its own. The generated sequence is imported into
 the chain a rolling horizon ahead of the broadcast point (the longest JIS or JIT lead time and
-an hour), as a plant's scheduling feeds it. Each replication draws from random
+an hour), as a plant's scheduling feeds it. The services are wired as in production
+(``bootstrap``), reactions included: every import and broadcast brings the line's reservations
+of the stock-fed parts in step with the chain in its own transaction, and the items they touch
+are projected again (raising shortage alerts), so the reservations, projections and purchasing
+of a run are those the real system computes. Each replication draws from random
 streams named by the seed and their use (the line, each supplier's lane, emergencies), so
 variants of a scenario run on common random numbers.
 """
@@ -50,7 +55,7 @@ from typing import Any
 import simpy
 
 from jisflow.adapters.memory import MemoryUnitOfWork
-from jisflow.bootstrap import HANDLER_MODULES, App, command_handlers
+from jisflow.bootstrap import App, bootstrap
 from jisflow.domain.calloff import CallOffState
 from jisflow.domain.errors import ExplosionError, JisflowError
 from jisflow.domain.execution import ExecutionSetup, Scan, default_setup
@@ -61,16 +66,15 @@ from jisflow.domain.sequence import Vehicle
 from jisflow.domain.vehicle_mix import generate_vehicles
 from jisflow.services import commands as c
 from jisflow.services import execution as x
-from jisflow.services import inventory as inv
 from jisflow.services.clock import SimulatedClock
 from jisflow.services.messagebus import MessageBus
 from jisflow.services.outbox import MemoryPublisher
 from jisflow.simulation.scenario import Scenario
 from jisflow.simulation.shift_run import lead_in_span
-from jisflow.simulation.supply import StockSupply
+from jisflow.simulation.supply import JitCall, Ledger, StockSupply
 
 TICK_EVERY = 600  # seconds between two ticks of the services (and emergency checks)
-BOOK_EVERY = 900  # seconds between two bookings of the line's use (backflush, issues)
+BOOK_EVERY = 900  # seconds between two bookings of the line's use (backflushes)
 SAMPLE_EVERY = 300  # seconds between two samples of the stock series
 LINE_CAUSE = "line stoppage"
 IMPORT_CHUNK = 120  # vehicles imported into the chain at a time, ahead of the broadcast point
@@ -149,6 +153,9 @@ class TwinResult:
     emergencies: dict[str, int] = field(default_factory=dict)  # by supply mode
     purchase_orders: int = 0
     handler_calls: dict[str, int] = field(default_factory=dict)  # command name -> times handled
+    needs: dict[str, tuple[int, int]] = field(default_factory=dict)  # family -> (parts the line reached, found at the line side)
+    jit_calls: list[JitCall] = field(default_factory=list)
+    ledger: Ledger = field(default_factory=Ledger)
 
     def kpis(self) -> dict[str, Any]:
         span = max(int((self.end - self.start).total_seconds()), 1)
@@ -168,16 +175,49 @@ class TwinResult:
             by_supplier[code] = {"trucks": len(trucks), "parts": loaded, "utilisation": _ratio(loaded, sum(t.capacity for t in trucks))}
         regular = [t for t in self.trucks if not t.emergency]
         modes = sorted(set(self.modes.values()))
+        stopped: dict[str, list[int]] = defaultdict(list)  # mode -> working seconds of the stops its families caused
+        for s in self.stops:
+            if s.family in self.modes:
+                stopped[self.modes[s.family]].append(s.working_seconds)
+        reached: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # mode -> [parts the line reached, found at the line side]
+        for family, (needed, found) in self.needs.items():
+            reached[self.modes[family]][0] += needed
+            reached[self.modes[family]][1] += found
+        calls_due = [k for k in self.jit_calls if k.due > 0]
+        calls_on_time = sum(1 for k in calls_due if k.on_time)
+        jis = {
+            "parts_due": len(due), "parts_on_time": len(on_time),
+            "parts_in_sequence": sum(1 for p in due if id(p) in in_seq),
+            "on_time_in_sequence": _ratio(good, len(due)),
+            "sequence_accuracy": _ratio(sum(1 for p in arrived if id(p) in in_seq), len(arrived)),
+        }
         by_mode: dict[str, dict[str, Any]] = {}
         for mode in modes:
             cats = [k for k in self.level_area if k.startswith(mode + " ")]
+            needed, found = reached.get(mode, (0, 0))
             by_mode[mode] = {
                 "families": sum(1 for m in self.modes.values() if m == mode),
                 "avg_stock": round(sum(self.level_area[k] for k in cats) / span, 2),
                 "peak_stock": sum(self.level_peak.get(k, 0) for k in cats),
                 "handling_touches": self.touches.get(mode, 0),
                 "emergency_deliveries": self.emergencies.get(mode, 0),
+                "avg_line_side_stock": round(self.level_area.get(f"{mode} line side", 0) / span, 2),
+                "line_stop_minutes": _minutes(sum(stopped.get(mode, ()))),
+                "line_stops": len(stopped.get(mode, ())),
+                "parts_needed": needed, "parts_available": found, "availability": _ratio(found, needed),
             }
+            if mode == SupplyMode.JIS.value:
+                by_mode[mode].update(jis)
+            else:
+                if mode == SupplyMode.JIT.value:
+                    by_mode[mode].update(calls_due=len(calls_due), calls_on_time=calls_on_time, on_time=_ratio(calls_on_time, len(calls_due)))
+                by_mode[mode].update(
+                    items=self.ledger.items.get(mode, 0), reservations=self.ledger.reservations.get(mode, 0),
+                    backflushed=self.ledger.backflushed.get(mode, 0), shortage_alerts=self.ledger.shortage_alerts.get(mode, 0),
+                    projected_shortages=sum(1 for k in self.ledger.shortages if k.mode == mode),
+                )
+        needed_all = sum(n for n, _ in reached.values())
+        found_all = sum(f for _, f in reached.values())
         return {
             "scenario": self.scenario, "plant": self.plant, "line": self.line, "seed": self.seed,
             "start": self.start.isoformat(), "end": self.end.isoformat(),
@@ -188,10 +228,7 @@ class TwinResult:
                 {"cause": cause, "supplier": supplier, "family": family, "stops": len(secs), "minutes": _minutes(sum(secs))}
                 for (cause, supplier, family), secs in sorted(causes.items(), key=lambda kv: (-sum(kv[1]), str(kv[0])))
             ],
-            "parts_due": len(due), "parts_on_time": len(on_time),
-            "parts_in_sequence": sum(1 for p in due if id(p) in in_seq),
-            "on_time_in_sequence": _ratio(good, len(due)),
-            "sequence_accuracy": _ratio(sum(1 for p in arrived if id(p) in in_seq), len(arrived)),
+            **jis,
             "emergency_deliveries": sum(self.emergencies.values()),
             "avg_stock": round(self.stock_area / span, 2), "peak_stock": self.peak_stock,
             "avg_line_side_stock": round(sum(self.level_area.get(k, 0) for k in LINE_SIDE) / span, 2),
@@ -206,6 +243,15 @@ class TwinResult:
             "trucks": len(regular), "truck_utilisation": _ratio(sum(t.parts for t in regular), sum(t.capacity for t in regular)),
             "trucks_by_supplier": by_supplier,
             "by_mode": by_mode,
+            "line_availability": _ratio(found_all, needed_all),
+            "jit_calls_due": len(calls_due), "jit_calls_on_time": calls_on_time, "jit_on_time": _ratio(calls_on_time, len(calls_due)),
+            "reservations": sum(self.ledger.reservations.values()),
+            "shortage_alerts": sum(self.ledger.shortage_alerts.values()),
+            "projected_shortages": [
+                {"item": k.item, "family": k.family, "mode": k.mode, "first_shortage_at": k.first_shortage_at.isoformat(),
+                 "order_id": k.order_id, "seq_no": k.seq_no, "short_quantity": k.short_quantity, "line_stop_risk_minutes": k.line_stop_risk_minutes}
+                for k in self.ledger.shortages
+            ],
         }
 
 
@@ -237,17 +283,11 @@ def _minutes(seconds: int) -> float:
 
 
 def twin_app(clock: SimulatedClock) -> App:
-    """The services as ``bootstrap`` wires them, on the in-memory store, except that the
-    inventory's reservations do not follow the chain after every broadcast: the twin books
-    the line's use of stock-fed parts itself, per part and tick, so reservations are not kept."""
-    uow = MemoryUnitOfWork()
-    bus = MessageBus(uow, clock, command_handlers=command_handlers())
-    for module in HANDLER_MODULES:
-        if module is inv:
-            continue
-        for event_type, handler in getattr(module, "EVENT_HANDLERS", {}).items():
-            bus.subscribe(event_type, lambda event, handler=handler: handler(event, bus))
-    return App(bus=bus, uow=uow, clock=clock, publisher=MemoryPublisher())
+    """The services wired by ``bootstrap`` as production wires them (command and event
+    handlers, and the reactions: the line's reservations follow every change of the pearl
+    chain in its transaction and the items they touch are projected again), on the
+    in-memory store with the simulated clock."""
+    return bootstrap(MemoryUnitOfWork(), clock=clock, publisher=MemoryPublisher())
 
 
 class _CountingBus:
@@ -321,6 +361,7 @@ class Twin:
         self.working = cal.working_time_between
         self.stock: StockSupply | None = None
         self.stock_demand: dict[str, dict[str, tuple[str, int]]] = {}
+        self.needs: dict[str, list[int]] = {}  # family -> [parts the line reached, found at the line side]
 
     # ------------------------------------------------------------------ time and randomness
     def at(self, s: int | float) -> datetime:
@@ -366,6 +407,8 @@ class Twin:
             touches={**self.touches, **{k: self.touches.get(k, 0) + v for k, v in (self.stock.touches if self.stock else {}).items()}},
             emergencies={**self.emergencies, **{k: self.emergencies.get(k, 0) + v for k, v in (self.stock.emergencies if self.stock else {}).items()}},
             purchase_orders=self.stock.orders if self.stock else 0, handler_calls=dict(self.handler_calls),
+            needs={f: (n[0], n[1]) for f, n in self.needs.items()},
+            jit_calls=self.stock.jit_calls() if self.stock else [], ledger=self.stock.ledger() if self.stock else Ledger(),
         )
 
     def _plan(self) -> None:
@@ -466,7 +509,8 @@ class Twin:
 
     def _book(self) -> None:
         """The line's use since the last tick: the JIS parts of every vehicle that has had all
-        of them fitted are backflushed (``ConsumeVehicles``), stock-fed parts issued per part."""
+        of them fitted are backflushed (``ConsumeVehicles``), and so are the stock-fed parts of
+        every vehicle that has had all of those fitted (``BackflushVehicle``)."""
         now = self._now()
         if self.to_consume:
             self.app.bus.handle(x.ConsumeVehicles(self.line.code, tuple(self.to_consume), at=now))
@@ -492,7 +536,7 @@ class Twin:
                     self.app.bus.handle(x.UpdateEta(shipment, now + timedelta(seconds=transit), at=now))
                 for p in load:
                     p.departed_at = self.env.now
-                self.trucks.append(Truck(code, self.env.now, self.env.now + transit, len(load) + sum(q for _, q, _ in lots), settings.truck_capacity))
+                self.trucks.append(Truck(code, self.env.now, self.env.now + transit, len(load) + sum(lot[1] for lot in lots), settings.truck_capacity))
                 self.env.process(self._drive(load, shipments, lots, transit, racks))
             yield self.env.timeout(settings.truck_interval_minutes * 60)
 
@@ -618,16 +662,22 @@ class Twin:
             if p_stop and rng.random() < p_stop:
                 length = max(1, round(rng.expovariate(1 / (self.scenario.stoppage_mean_minutes * 60))))
                 yield from self._stopped(self.env.timeout(length), cause=LINE_CAUSE)
-            for family, key, need in self._needed(step):
+            for family, _, key, need in self._needed(step):
+                found = True
                 if key is not None:
                     part = self.parts[key]
                     if part.arrived_at is not None and key not in self.at_line:
                         self._from_dock(part)
                     if key not in self.at_line:
+                        found = False
                         event = self.arrival.setdefault(key, self.env.event())
                         yield from self._stopped(event, cause="supplier", key=key, end=end)
                 elif self.stock is not None and need is not None and not self.stock.has(*need):
+                    found = False
                     yield from self._short(family, need, end)
+                counted = self.needs.setdefault(family, [0, 0])
+                counted[0] += 1
+                counted[1] += found
                 if self.env.now >= end:
                     return
             self._consume(step)
@@ -641,21 +691,22 @@ class Twin:
             step += 1
             yield self.env.timeout(self.takt)
 
-    def _needed(self, step: int) -> list[tuple[str, tuple[str, str] | None, tuple[str, int] | None]]:
-        """What the vehicles standing at the stations at this step need: the called-off part
-        (JIS) or the part number and quantity (stock-fed), station by station."""
-        out: list[tuple[str, tuple[str, str] | None, tuple[str, int] | None]] = []
+    def _needed(self, step: int) -> list[tuple[str, str, tuple[str, str] | None, tuple[str, int] | None]]:
+        """What the vehicles standing at the stations at this step need, station by station:
+        the family, the vehicle, and the called-off part (JIS) or the part number and quantity
+        (stock-fed)."""
+        out: list[tuple[str, str, tuple[str, str] | None, tuple[str, int] | None]] = []
         for offset, family in self.family_order:
             index = step - offset
             if not 0 <= index < len(self.broadcast):
                 continue
             order = self.broadcast[index]
             if (order, family) in self.parts:
-                out.append((family, (order, family), None))
+                out.append((family, order, (order, family), None))
             elif self.modes[family] is not SupplyMode.JIS:
                 need = self.stock_demand.get(order, {}).get(family)
                 if need is not None:
-                    out.append((family, None, need))
+                    out.append((family, order, None, need))
         return out
 
     def _stopped(self, until: simpy.Event, *, cause: str, key: tuple[str, str] | None = None, end: int | None = None):
@@ -684,7 +735,7 @@ class Twin:
             self.stops.append(Stop(started, self.env.now, seconds, cause, b.supplier, family, None))
 
     def _consume(self, step: int) -> None:
-        for family, key, need in self._needed(step):
+        for _, order, key, need in self._needed(step):
             if key is not None:
                 part = self.parts[key]
                 if part.consumed_at is None:
@@ -698,7 +749,7 @@ class Twin:
                     if self.dock[part.family]:
                         self._from_dock(self.dock[part.family][0])
             elif self.stock is not None and need is not None:
-                self.stock.take(*need)
+                self.stock.take(*need, order)
         if 0 <= step - max(self.stations.values()) < len(self.broadcast):
             self.built += 1
 

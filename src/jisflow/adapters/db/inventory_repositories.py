@@ -321,11 +321,15 @@ class SqlInventoryRepository(InventoryRepository):
             for r in reversed(rows)
         ]
 
-    def reservations(self, *, line: str | None = None, item: str | None = None, live_only: bool = True) -> list[Reservation]:
+    def reservations(
+        self, *, line: str | None = None, item: str | None = None, live_only: bool = True, order_id: str | None = None,
+    ) -> list[Reservation]:
         if line is not None and item is None:
             found = self._line_reservations(self._connect(), line)
-            return [_copy(r) for r in found if not live_only or r.consumed_at is None]
+            return [_copy(r) for r in found if (not live_only or r.consumed_at is None) and (order_id is None or r.order_id == order_id)]
         query = sa.select(t.reservations).order_by(*RESERVATION_ORDER)
+        if order_id is not None:
+            query = query.where(t.reservations.c.order_id == order_id)
         if line is not None:
             query = query.where(t.reservations.c.line_code == line)
         if item is not None:

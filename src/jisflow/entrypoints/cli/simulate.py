@@ -115,6 +115,17 @@ def simulate(
     for mode, m in kpis["by_mode"].items():
         modes.add_row(mode, str(m["families"]), str(m["avg_stock"]), str(m["peak_stock"]), str(m["handling_touches"]), str(m["emergency_deliveries"]))
     console.print(modes)
+    supply = Table("mode", "stop minutes", "found at line", "on time", "reservations", "shortage alerts", title="supply by mode")
+    for mode, m in kpis["by_mode"].items():
+        on_time = m.get("on_time_in_sequence", m.get("on_time"))
+        supply.add_row(mode, f"{m['line_stop_minutes']} ({m['line_stops']} stops)", f"{m['parts_available']} of {m['parts_needed']}",
+                       "-" if on_time is None else str(on_time), str(m.get("reservations", "-")), str(m.get("shortage_alerts", "-")))
+    console.print(supply)
+    if kpis["projected_shortages"]:
+        short = Table("item", "mode", "first shortage (UTC)", "vehicle", "short", "line-stop risk min", title="projected shortages at the end of the run")
+        for k in kpis["projected_shortages"]:
+            short.add_row(k["item"], k["mode"], k["first_shortage_at"], k["order_id"] or "-", str(k["short_quantity"]), str(k["line_stop_risk_minutes"]))
+        console.print(short)
     stops = Table("cause", "supplier", "family", "stops", "minutes", title="line stops")
     for s in kpis["line_stops"]:
         stops.add_row(s["cause"], s["supplier"] or "-", s["family"] or "-", str(s["stops"]), str(s["minutes"]))

@@ -104,7 +104,7 @@ class MemoryInventoryRepository(InventoryRepository):
                 balance=copy.copy(self._st.balances[code]),
                 stock={(loc, lot): q for (i, loc, lot), q in self._st.stock.items() if i == code},
                 location_kinds=kinds,
-                reservations=[copy.copy(r) for r in self._st.live_by_item.get(code, {}).values()],
+                reservations=[r.copy() for r in self._st.live_by_item.get(code, {}).values()],
                 serial_lots=frozenset(lot for (i, lot), kind in self._st.lots.items() if i == code and kind is LotKind.SERIAL),
             )
             for code in codes
@@ -128,7 +128,7 @@ class MemoryInventoryRepository(InventoryRepository):
             movements = list(agg.movements)
             stock_deltas = dict(agg.stock_deltas)
             delta = copy.copy(agg.balance_delta)
-            changed = [copy.copy(r) for r in agg.changed.values()]
+            changed = [r.copy() for r in agg.changed.values()]
             for r in changed:
                 written.setdefault(r.line, (set(), {}))[1][r.key] = r
 
@@ -201,8 +201,8 @@ class MemoryInventoryRepository(InventoryRepository):
             pool = inv.live_by_item.get(item, {}).values()
         else:
             pool = inv.reservations.values()
-        found = [
-            copy.copy(r)
+        found = [  # handed out as kept: the port's readers never change them
+            r
             for r in pool
             if (line is None or r.line == line) and (item is None or r.item == item) and (not live_only or r.consumed_at is None)
             and (order_id is None or r.order_id == order_id)

@@ -71,7 +71,8 @@ class InventoryRepository(abc.ABC):
         self, *, line: str | None = None, item: str | None = None, live_only: bool = True, order_id: str | None = None,
     ) -> list[Reservation]:
         """Reservations in rank order (need time, sequence number); ``order_id``: of that
-        vehicle only."""
+        vehicle only. To be read, never changed: an adapter may hand out the objects it keeps
+        (``load`` gives the ones to change)."""
 
     def line_reservations(self, line: str) -> Sequence[Reservation]:
         """Every reservation of the line, consumed ones too, in rank order, to be read and

@@ -55,13 +55,6 @@ _RESERVATION_COLUMNS = (_r.c.item_code, _r.c.line_code, _r.c.order_id, _r.c.fami
 RESERVATION_ORDER = (t.reservations.c.need_time, t.reservations.c.seq_no, t.reservations.c.line_code, t.reservations.c.order_id, t.reservations.c.family)
 
 
-def _copy(r: Reservation) -> Reservation:
-    """A reservation of its own (its fields are plain values)."""
-    new = object.__new__(Reservation)
-    new.__dict__.update(r.__dict__)
-    return new
-
-
 class _StoredReservations:
     """Every reservation of a line (consumed ones too) as the database holds them under one
     version (``line_versions``), by key and in rank order; never handed out, only copied."""
@@ -219,7 +212,7 @@ class SqlInventoryRepository(InventoryRepository):
                     by_key.pop(key, None)
             for r in written:
                 if r.line == code:
-                    by_key[r.key] = _copy(r)
+                    by_key[r.key] = r.copy()
             cache[code] = _StoredReservations(new[code], by_key)
 
     def _line_reservations(self, c: sa.Connection, line: str) -> Sequence[Reservation]:
@@ -326,7 +319,7 @@ class SqlInventoryRepository(InventoryRepository):
     ) -> list[Reservation]:
         if line is not None and item is None:
             found = self._line_reservations(self._connect(), line)
-            return [_copy(r) for r in found if (not live_only or r.consumed_at is None) and (order_id is None or r.order_id == order_id)]
+            return [r.copy() for r in found if (not live_only or r.consumed_at is None) and (order_id is None or r.order_id == order_id)]
         query = sa.select(t.reservations).order_by(*RESERVATION_ORDER)
         if order_id is not None:
             query = query.where(t.reservations.c.order_id == order_id)

@@ -50,20 +50,14 @@ def seed(db_file: Path) -> tuple:
     run = ShiftRun(app, clock, plant, definition.mix, line=line.code, seed=11)
     run.lead_in(start, every=timedelta(minutes=30))
     run.floor.stock_line(start, end)
-    t = start
-    for i in range(28):
-        clock.set(t)
-        run._broadcast(run._head(1, [])[0])
-        app.bus.handle(c.Tick(t, issue_ahead=line.takt))
-        run._relay()
-        if i < 22:
-            run._acknowledge()
+
+    def floor(i: int, t) -> None:
         if i == 20:
             run.floor.step(t)
         if i == 21:
             load_trucks(app, line.code, t)
-        t += line.takt
-    clock.set(t)
+
+    run.play(start, 28, acknowledge_until=22, after_takt=floor)
     auth.create_user(app.uow, clock, "anna", Role.PLANNER)
     auth.create_user(app.uow, clock, "sitz", Role.SUPPLIER, SUPPLIER)
     planner = auth.issue_key(app.uow, clock, "anna", cost=2**10).token

@@ -38,16 +38,7 @@ def plant_running():
     run = ShiftRun(app, clock, plant, definition.mix, line=line.code, seed=5)
     run.lead_in(start, every=timedelta(minutes=30))
     run.floor.stock_line(start, end)
-    t = start
-    for i in range(12):
-        clock.set(t)
-        run._broadcast(run._head(1, [])[0])
-        app.bus.handle(c.Tick(t, issue_ahead=line.takt))
-        run._relay()
-        if i == 8:
-            run.floor.step(t)
-        t += line.takt
-    clock.set(t)
+    run.play(start, 12, after_takt=lambda i, t: run.floor.step(t) if i == 8 else None)
     return app, plant, line.code
 
 

@@ -17,10 +17,10 @@ from jisflow.domain.alerts import Alert
 from jisflow.domain.calloff import CallOffLine, CallOffState, CallWindow, StoredCalls
 from jisflow.domain.errors import ExplosionError, NotFound, ProblemCollector, ValidationError, at
 from jisflow.domain.events import AlertAcknowledged, Event, PlantLoaded, SequenceImported
-from jisflow.domain.explosion import check_vehicle, need_time, rule_problem
+from jisflow.domain.explosion import check_vehicle, rule_problem
 from jisflow.domain.issuing import IssueResult, reconcile
 from jisflow.domain.plant import CallOffTrigger, Plant, SupplyMode
-from jisflow.domain.sequence import ChangeKind, PearlChain, SequenceChange, Vehicle, VehicleStatus, unroll
+from jisflow.domain.sequence import ChangeKind, PearlChain, SequenceChange, Vehicle, unroll
 from jisflow.services import commands as c
 from jisflow.services.audit import SYSTEM
 from jisflow.services.clock import Clock

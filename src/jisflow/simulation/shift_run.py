@@ -223,6 +223,31 @@ class ShiftRun:
         self._relay()
         return self.summary(shift_name, start, end, broadcast)
 
+    def play(
+        self, start: datetime, takts: int, *, acknowledge_until: int = 0, after_takt: Callable[[int, datetime], None] | None = None,
+    ) -> datetime:
+        """An undisturbed stretch of ``takts`` takts from ``start``: at each, the next planned
+        vehicle is broadcast, time is ticked and the outbox relayed; the suppliers acknowledge
+        what they received during the first ``acknowledge_until`` takts; ``after_takt(i, t)``
+        runs last (the floor, say). The clock is left at the end of the stretch, which is
+        returned."""
+        takt = self.line.takt
+        t = start
+        for i in range(takts):
+            self.clock.set(t)
+            head = self._head(1, [])
+            if head:
+                self._broadcast(head[0])
+            self.app.bus.handle(c.Tick(t, issue_ahead=takt))
+            self._relay()
+            if i < acknowledge_until:
+                self._acknowledge()
+            if after_takt is not None:
+                after_takt(i, t)
+            t += takt
+        self.clock.set(t)
+        return t
+
     def _disturbances(self, total: int) -> dict[int, str]:
         """Takt index -> disturbance, drawn from the seed, spread over the shift."""
         kinds = [

@@ -1,5 +1,6 @@
 """``GET /purchasing/plan`` counts the customers' forecasts beyond the pearl chain, and says
-where each proposal's demand comes from; ``forecasts=false`` plans for the chain alone."""
+where each proposal's demand comes from; ``forecasts=false`` plans for the chain alone. A JIT
+delivery received through the API counts against the summarized call it names."""
 
 from __future__ import annotations
 
@@ -32,3 +33,20 @@ def test_the_plan_counts_the_forecast_unless_asked_not_to(api):
     assert (proposal["quantity"], proposal["demand"]) == (60, "forecast")
     assert "0 from the chain, 45 from the forecast" in proposal["reason"]
     assert [p for p in chain_only.json()["items"] if p["item"] == "FOAM-9"] == []  # 10 on hand, above the point
+
+
+def test_a_jit_delivery_received_through_the_api_counts_against_its_call(api):
+    bus = api.app.bus
+    bus.handle(inv.RegisterItems((Item("BMP-T", "Tourer bumper"),)))
+    bus.handle(inv.AddLocations((Location("S20-L", LocationKind.SUPERMARKET, "Line side of S20"),)))
+    with api.app.uow:
+        (call,) = [k for k in api.app.uow.jit_calls.list("L1") if k.part_number == "BMP-T"]
+    body = {"item": "BMP-T", "location": "S20-L", "quantity": call.quantity,
+            "jit_call": {"line": "L1", "family": call.family, "window_start": call.window_start.isoformat()}}
+    assert api.post("warehouse", "/inventory/receipts", body).status_code == 201
+    wrong = {**body, "jit_call": {**body["jit_call"], "window_start": (call.window_start + timedelta(days=1)).isoformat()}}
+    refused = api.post("warehouse", "/inventory/receipts", wrong)
+    assert refused.status_code == 404 and "no summarized call of BMP-T" in refused.json()["detail"]
+    with api.app.uow:
+        assert api.app.uow.jit_calls.open_for(["BMP-T"]) == []
+        assert api.app.uow.inventory.balances(["BMP-T"])["BMP-T"].on_hand == call.quantity

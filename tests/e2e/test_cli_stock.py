@@ -76,3 +76,18 @@ def test_purchasing_plan_orders_and_kanban(jisflow):
     assert "│ DOCS     │ 1               │ 100%    │ 100%           │" in jisflow("purchasing", "performance")
     out = jisflow("purchasing", "kanban", "DOC-1", exit_code=1)
     assert "not replenished by kanban" in out
+
+
+def test_a_jit_delivery_is_received_against_its_call_and_a_malformed_call_is_refused(jisflow, tmp_path: Path):
+    csv = tmp_path / "day.csv"
+    csv.write_text("order_id,model,trim,roof\n" + "".join(f"V{n},CITY,BASE,CLOSED\n" for n in range(1, 4)))
+    jisflow("stock", "item", "BMP-C", "--description", "City bumper")
+    jisflow("sequence", "import", str(csv), "--line", "L1")
+    jisflow("broadcast", "--line", "L1", "--next", "3", "--at", MONDAY_7)
+    window = "2026-12-07T07:00:00+01:00"  # the hour of the city bumpers' call (windows of 60 minutes)
+    out = jisflow("stock", "receive", "BMP-C", "3", "-l", "SHELF", "--jit-call", f"L1/BUMPER/{window}", "--at", MONDAY_7)
+    assert "against JIT call L1/BUMPER/" in out
+    assert "is not LINE/FAMILY/WINDOW-START" in jisflow("stock", "receive", "BMP-C", "3", "-l", "SHELF", "--jit-call", "L1-BUMPER", exit_code=2)
+    refused = jisflow("stock", "receive", "BMP-C", "3", "-l", "SHELF", "--jit-call", "L1/BUMPER/2026-12-08T07:00:00+01:00", exit_code=1)
+    assert "no summarized call of BMP-C" in refused
+    assert "│ BMP-C │ City bumper │ 3 " in jisflow("stock", "show", "BMP-C")

@@ -269,6 +269,19 @@ class MemorySummarizedCallRepository(ports.SummarizedCallRepository):
         ]
         return sorted(calls, key=lambda c: (c.line, c.window_start, c.family, c.part_number))
 
+    def deliver(self, line: str, family: str, part_number: str, window_start: datetime, quantity: int) -> SummarizedCall:
+        key = (line, family, part_number, window_start)
+        call = self._s.store.calls.get(key)
+        if call is None:
+            raise NotFound(f"no summarized call of {part_number} ({family}) on line {line} for the window from {window_start.isoformat()}")
+        self._s.stage(lambda st: setattr(st.calls[key], "delivered", st.calls[key].delivered + quantity))
+        return replace(copy.deepcopy(call), delivered=call.delivered + quantity, events=[])
+
+    def open_for(self, part_numbers: Iterable[str]) -> list[SummarizedCall]:
+        wanted = set(part_numbers)
+        found = [copy.deepcopy(c) for c in self._s.store.calls.values() if c.part_number in wanted and c.open_quantity > 0]
+        return sorted(found, key=lambda c: (c.window_start, c.line, c.family, c.part_number))
+
 
 class MemoryAlertRepository(ports.AlertRepository):
     def __init__(self, staged: _Staged) -> None:

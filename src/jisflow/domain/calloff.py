@@ -189,6 +189,7 @@ class SummarizedCall:
     window_end: datetime
     contributions: dict[str, int] = field(default_factory=dict)  # order id -> quantity
     updated_at: datetime | None = None
+    delivered: int = 0  # pieces received against it (a receipt that names the call)
     id: int | None = None
     events: list[Event] = field(default_factory=list, repr=False, compare=False)
 
@@ -199,6 +200,11 @@ class SummarizedCall:
     @property
     def quantity(self) -> int:
         return sum(self.contributions.values())
+
+    @property
+    def open_quantity(self) -> int:
+        """Pieces still to come: an expected receipt of the part at the window's start."""
+        return max(0, self.quantity - self.delivered)
 
     def set_contribution(self, order_id: str, quantity: int, at: datetime) -> bool:
         """Count (or, with 0, uncount) one vehicle; returns whether the call changed."""

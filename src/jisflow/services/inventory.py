@@ -1,9 +1,10 @@
 """Inventory commands and their handlers: the ledger (receive, move, adjust, count, backflush),
 reservations kept in step with the pearl chain, projections with shortage alerts, purchasing.
 
-Expected receipts are the open purchase orders (at their confirmed time) and the despatched
-shipments still on the road (at their ETA): despatch, a new ETA and the receipt project the
-items on the truck again.
+Expected receipts are the open purchase orders (at their confirmed time), the despatched
+shipments still on the road (at their ETA), and what JIT summarized calls still bring (at their
+window's start; a receipt that names its call counts against it): despatch, a new ETA and the
+receipt project the items on the truck again.
 
 Every stock change goes through ``ItemStock`` aggregates loaded (and locked) by
 ``uow.inventory.load``. Right after the change commits, the projection of each item it touched
@@ -89,6 +90,16 @@ class ReceiveStock(Command):
     actor: str = "system"
     reference: str = ""
     at: datetime | None = None
+    jit_call: JitCallRef | None = None  # a JIT delivery: the summarized call it answers
+
+
+@dataclass(frozen=True)
+class JitCallRef:
+    """The summarized call a JIT delivery answers (its part is the receipt's item)."""
+
+    line: str
+    family: str
+    window_start: datetime
 
 
 @dataclass(frozen=True)
@@ -239,6 +250,10 @@ def projections(uow: AbstractUnitOfWork, now: datetime, items: Iterable[str] | N
     takts, working_time = _calendars(uow)
     balances = uow.inventory.balances(codes)
     transit = in_transit(uow, set(codes))
+    for call in uow.jit_calls.open_for(codes):  # what JIT calls still bring, at their window's start
+        transit.setdefault(call.part_number, []).append(
+            Supply(call.part_number, call.window_start, call.open_quantity, f"JIT call {call.line}/{call.family} {call.window_start.isoformat()}")
+        )
     result = {}
     for code in codes:
         demands = [
@@ -348,13 +363,18 @@ def add_locations(cmd: AddLocations, uow: AbstractUnitOfWork, clock: Clock) -> O
 
 
 def receive_stock(cmd: ReceiveStock, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
-    """A receipt at the dock (or into transit); booked against its purchase order if named."""
+    """A receipt at the dock (or into transit); booked against its purchase order, or counted
+    as delivered against its JIT call, if named."""
     _positive(cmd.quantity, f"a receipt of {cmd.item}")
     now = _now(cmd.at, clock)
     with uow:
         if cmd.item not in uow.inventory.items():
             raise NotFound(f"{cmd.item} is not a registered item")
         reference = cmd.reference or (cmd.purchase_order or "")
+        if cmd.jit_call is not None:
+            ref = cmd.jit_call
+            uow.jit_calls.deliver(ref.line, ref.family, cmd.item, ref.window_start, cmd.quantity)
+            reference = reference or f"JIT call {ref.line}/{ref.family} {ref.window_start.isoformat()}"
         if cmd.purchase_order:
             order = uow.purchasing.get_order(cmd.purchase_order)
             if order.item != cmd.item:

@@ -140,6 +140,15 @@ class SummarizedCallRepository(abc.ABC):
     @abc.abstractmethod
     def list(self, line: str | None = None, supplier: str | None = None) -> list[SummarizedCall]: ...
 
+    @abc.abstractmethod
+    def deliver(self, line: str, family: str, part_number: str, window_start: datetime, quantity: int) -> SummarizedCall:
+        """Count ``quantity`` more pieces received against the call (NotFound when there is no
+        such call); the call as it then stands."""
+
+    @abc.abstractmethod
+    def open_for(self, part_numbers: Iterable[str]) -> list[SummarizedCall]:
+        """The calls of these parts with pieces still to come, by window start."""
+
 
 @dataclass(frozen=True)
 class AlertFilter:

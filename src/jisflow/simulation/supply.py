@@ -225,8 +225,12 @@ class StockSupply:
                 self._scan_cards(b)
 
     # ------------------------------------------------------------------ replenishment
-    def _receive(self, b: Bin, quantity: int, location: str, *, actor: str = "dock", order: str | None = None, reference: str = "") -> None:
-        self.bus.handle(inv.ReceiveStock(b.part, location, quantity, purchase_order=order, actor=actor, reference=reference, at=self.twin.clock.now()))
+    def _receive(
+        self, b: Bin, quantity: int, location: str, *, actor: str = "dock", order: str | None = None, reference: str = "",
+        jit_call: inv.JitCallRef | None = None,
+    ) -> None:
+        self.bus.handle(inv.ReceiveStock(b.part, location, quantity, purchase_order=order, actor=actor, reference=reference,
+                                         at=self.twin.clock.now(), jit_call=jit_call))
         if location == WAREHOUSE:
             b.warehouse += quantity
             self.twin.level("STOCK warehouse", quantity)
@@ -341,7 +345,8 @@ class StockSupply:
 
     def jit_arrive(self, load: list[tuple[Bin, int, str, tuple]]) -> None:
         for b, quantity, reference, key in load:
-            self._receive(b, quantity, b.location, reference=reference)
+            line, family, _, window_start = key
+            self._receive(b, quantity, b.location, reference=reference, jit_call=inv.JitCallRef(line, family, window_start))
             self.jit_arrived[key].append((self.env.now, quantity))
 
     def jit_calls(self) -> list[JitCall]:

@@ -715,6 +715,7 @@ def _call_from(row: Any) -> SummarizedCall:
         window_end=row.window_end,
         contributions=dict(row.contributions),
         updated_at=row.updated_at,
+        delivered=row.delivered,
         id=row.id,
     )
 
@@ -868,6 +869,29 @@ class SqlSummarizedCallRepository(ports.SummarizedCallRepository):
         if supplier is not None:
             query = query.where(_sc.c.supplier == supplier)
         return [_call_from(row) for row in connection.execute(query)]
+
+    def deliver(self, line: str, family: str, part_number: str, window_start: datetime, quantity: int) -> SummarizedCall:
+        """One statement: the count rises where the database holds it (no lost update)."""
+        row = self._connect().execute(
+            sa.update(_sc)
+            .where(_sc.c.line_code == line, _sc.c.family == family, _sc.c.part_number == part_number, _sc.c.window_start == window_start)
+            .values(delivered=_sc.c.delivered + quantity)
+            .returning(*_sc.c)
+        ).first()
+        if row is None:
+            raise NotFound(f"no summarized call of {part_number} ({family}) on line {line} for the window from {window_start.isoformat()}")
+        return _call_from(row)
+
+    def open_for(self, part_numbers: Iterable[str]) -> list[SummarizedCall]:
+        wanted = sorted(set(part_numbers))
+        if not wanted:
+            return []
+        query = (
+            sa.select(_sc)
+            .where(_sc.c.part_number.in_(wanted), _sc.c.quantity > _sc.c.delivered)
+            .order_by(_sc.c.window_start, _sc.c.line_code, _sc.c.family, _sc.c.part_number)
+        )
+        return [_call_from(row) for row in self._connect().execute(query)]
 
 
 # ------------------------------------------------------------------------------ alerts

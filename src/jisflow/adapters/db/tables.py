@@ -239,8 +239,11 @@ summarized_calls = sa.Table(
     sa.Column("contributions", JSON, nullable=False),  # order id -> quantity
     sa.Column("quantity", sa.Integer, nullable=False),  # the sum of the contributions
     sa.Column("updated_at", UtcDateTime, nullable=True),
+    # pieces received against the call (migration 0009); what is left is an expected receipt
+    sa.Column("delivered", sa.Integer, nullable=False, server_default=sa.text("0")),
     sa.UniqueConstraint("line_code", "family", "part_number", "window_start"),
     sa.CheckConstraint("quantity >= 0", name="quantity_not_negative"),
+    sa.CheckConstraint("delivered >= 0", name="delivered_not_negative"),
 )
 
 # --------------------------------------------------------------------------- alerts

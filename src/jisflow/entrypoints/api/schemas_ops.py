@@ -83,6 +83,14 @@ class StockRowOut(BaseModel):
     on_hand: int
 
 
+class JitCallIn(Body):
+    """The summarized call a JIT delivery answers (its part is the receipt's item)."""
+
+    line: Code
+    family: Code
+    window_start: AwareDatetime
+
+
 class ReceiptIn(Body):
     item: Code
     location: Code
@@ -91,6 +99,7 @@ class ReceiptIn(Body):
     lot_kind: LotKind = LotKind.LOT
     purchase_order: Code | None = None
     reference: Text = ""
+    jit_call: JitCallIn | None = Field(None, description="A JIT delivery: the summarized call it answers; it counts against the call")
 
 
 class MoveIn(Body):

@@ -65,15 +65,27 @@ def receive(
     location: str = typer.Option(..., "--location", "-l", help="Where the goods go."),
     lot: str = LotOption,
     po: str = typer.Option(None, "--po", help="The purchase order the goods arrive on."),
+    jit_call: str = typer.Option(None, "--jit-call", help="A JIT delivery: the summarized call it answers, LINE/FAMILY/WINDOW-START (e.g. L1/BUMPER/2026-12-07T08:00:00+01:00)."),
     by: str = ByOption,
     at: str = typer.Option(None, help="When (ISO 8601 with offset; default now)."),
     db: str = DbOption,
 ) -> None:
-    """Book a receipt."""
+    """Book a receipt (against its purchase order or its JIT call, when named)."""
+    call = _jit_call(jit_call)
     jf = app_for(db)
-    jf.bus.handle(inv.ReceiveStock(item, location, quantity, lot, purchase_order=po, actor=by, at=parse_time(at)))
-    console.print(f"received {quantity} {item} at {location}" + (f" on {po}" if po else ""))
+    jf.bus.handle(inv.ReceiveStock(item, location, quantity, lot, purchase_order=po, actor=by, at=parse_time(at), jit_call=call))
+    console.print(f"received {quantity} {item} at {location}" + (f" on {po}" if po else "") + (f" against JIT call {jit_call}" if call else ""))
     jf.relay()
+
+
+def _jit_call(text: str | None) -> inv.JitCallRef | None:
+    if text is None:
+        return None
+    line, sep, rest = text.partition("/")
+    family, sep2, start = rest.partition("/")
+    if not (sep and sep2 and line and family and start):
+        raise typer.BadParameter(f"--jit-call {text!r} is not LINE/FAMILY/WINDOW-START")
+    return inv.JitCallRef(line, family, parse_time(start))  # type: ignore[arg-type]
 
 
 @stock_app.command("move")

@@ -101,7 +101,11 @@ def get_projection(
 
 @router.post("/inventory/receipts", status_code=201, response_model=OutcomeOut, summary="Receive stock into a location")
 def receive(body: o.ReceiptIn, ctx: Ctx, caller: Writer, request: Request, idempotency_key: IdempotencyKey = None):
-    command = inv.ReceiveStock(body.item, body.location, body.quantity, body.lot, body.lot_kind, body.purchase_order, caller.name, body.reference)
+    call = body.jit_call
+    command = inv.ReceiveStock(
+        body.item, body.location, body.quantity, body.lot, body.lot_kind, body.purchase_order, caller.name, body.reference,
+        jit_call=inv.JitCallRef(call.line, call.family, call.window_start) if call is not None else None,
+    )
 
     def run() -> dict:
         with ctx.acting_as(caller) as app:

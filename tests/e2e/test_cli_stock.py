@@ -91,3 +91,15 @@ def test_a_jit_delivery_is_received_against_its_call_and_a_malformed_call_is_ref
     refused = jisflow("stock", "receive", "BMP-C", "3", "-l", "SHELF", "--jit-call", "L1/BUMPER/2026-12-08T07:00:00+01:00", exit_code=1)
     assert "no summarized call of BMP-C" in refused
     assert "│ BMP-C │ City bumper │ 3 " in jisflow("stock", "show", "BMP-C")
+
+
+def test_vehicles_are_backflushed_together_or_not_at_all(jisflow, tmp_path: Path):
+    csv = tmp_path / "day.csv"
+    csv.write_text("order_id,model,trim,roof\n" + "".join(f"V{n},CITY,BASE,CLOSED\n" for n in range(1, 4)))
+    jisflow("stock", "receive", "DOC-1", "3", "-l", "WH-A1")
+    jisflow("sequence", "import", str(csv), "--line", "L1")
+    jisflow("broadcast", "--line", "L1", "--next", "3", "--at", MONDAY_7)
+    refused = jisflow("stock", "backflush", "--line", "L1", "--order", "V1", "--order", "V9", exit_code=1)
+    assert "vehicle V9" in refused and "nothing was backflushed" in refused
+    assert "backflushed V1, V2: 2 movement(s)" in jisflow("stock", "backflush", "--line", "L1", "--order", "V1", "--order", "V2")
+    assert "│ DOC-1 │ Vehicle documents │ 1 " in jisflow("stock", "show", "DOC-1")

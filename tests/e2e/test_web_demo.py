@@ -44,8 +44,18 @@ def test_the_demo_serves_the_tower_while_the_plant_calls_parts_off_and_stops_on_
         headers = {"Authorization": f"Bearer {key}"}
 
         def issued() -> int:
-            answer = httpx.get(url + "/calloff-lines", params={"limit": 500}, headers=headers, timeout=10)
-            return len(answer.json()["items"]) if answer.status_code == 200 else 0
+            """Every call-off line so far, page after page (a page holds 500 at most)."""
+            count, cursor = 0, None
+            while True:
+                params = {"limit": 500} | ({"cursor": cursor} if cursor else {})
+                answer = httpx.get(url + "/calloff-lines", params=params, headers=headers, timeout=10)
+                if answer.status_code != 200:
+                    return 0
+                page = answer.json()
+                count += len(page["items"])
+                cursor = page["next_cursor"]
+                if cursor is None:
+                    return count
 
         first = _wait(issued, 60, "a call-off going out")
         _wait(lambda: issued() > first, 30, "more call-offs going out")

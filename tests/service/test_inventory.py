@@ -133,6 +133,25 @@ def test_a_count_below_the_book_takes_the_units_back_from_the_latest_need(jf):
     assert filled(jf) == {"V0001": 1}
 
 
+def test_vehicles_backflushed_together_consume_each_ones_demand_and_one_without_demand_stops_them_all(jf):
+    receive(jf, 5)
+    receive(jf, 48, item="BOLT-6")
+    load(jf, 3)
+    jf.bus.handle(c.BroadcastNext("L1", at=MONDAY_0700, count=3))
+    with pytest.raises(NotFound) as refused:
+        jf.bus.handle(inv.BackflushVehicles("L1", ("V0001", "V0099", "V0002")))
+    assert [p.where for p in refused.value.problems] == ["vehicle V0099"]
+    with jf.uow:
+        assert not [m for m in jf.uow.inventory.movements() if m.reason is ReasonCode.BACKFLUSH]
+    outcome = jf.bus.handle(inv.BackflushVehicles("L1", ("V0001", "V0002", "V0001")))
+    assert outcome.details["vehicles"] == 2
+    with jf.uow:
+        moves = sorted((m.item, m.reference, m.quantity) for m in jf.uow.inventory.movements() if m.reason is ReasonCode.BACKFLUSH)
+        live = {r.order_id for r in jf.uow.inventory.reservations(line="L1")}
+    assert moves == [("BOLT-6", "L1/V0001", -12), ("BOLT-6", "L1/V0002", -12), ("DOC-1", "L1/V0001", -1), ("DOC-1", "L1/V0002", -1)]
+    assert live == {"V0003"}
+
+
 def test_a_backflush_takes_the_parts_from_the_line_side_first(jf):
     receive(jf, 5)
     jf.bus.handle(inv.MoveStock("DOC-1", "WH-A1", "S20-SHELF", 1))

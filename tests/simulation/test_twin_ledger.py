@@ -82,7 +82,7 @@ def test_the_line_backflushes_each_vehicle_that_had_its_stock_fed_parts_fitted_a
     consumed = {r.key for r in stored if r.consumed_at is not None}
     backflushed = {order_id for _, order_id, _ in consumed}
 
-    assert len(backflushed) == result.handler_calls["BackflushVehicle"] > 0
+    assert len(backflushed) > result.handler_calls["BackflushVehicles"] > 0  # the vehicles of a booking together
     assert "AdjustStock" not in result.handler_calls  # the line's use goes through the reservations, not around them
     assert consumed == {("TF1", order_id, family) for order_id in backflushed for family in twin.stock_demand[order_id]}
     # on hand in the ledger: at the line side, in the warehouse, on the tugger, and fitted to

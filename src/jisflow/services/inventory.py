@@ -168,6 +168,17 @@ class BackflushVehicle(Command):
 
 
 @dataclass(frozen=True)
+class BackflushVehicles(Command):
+    """These vehicles passed their stations: their reserved parts leave stock, in one
+    transaction (each item's stock is loaded, re-allocated and projected once for all)."""
+
+    line: str
+    order_ids: tuple[str, ...]
+    actor: str = "system"
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class BackflushDue(Command):
     """The line built everything needed up to ``until``: the stock-fed (KANBAN and STOCK)
     parts of those vehicles leave stock. A part the stock cannot cover stays open (and
@@ -887,17 +898,35 @@ def _reserved(stock: ItemStock) -> dict[str, int]:
 
 
 def backflush_vehicle(cmd: BackflushVehicle, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
+    return backflush_vehicles(BackflushVehicles(cmd.line, (cmd.order_id,), cmd.actor, cmd.at), uow, clock)
+
+
+def backflush_vehicles(cmd: BackflushVehicles, uow: AbstractUnitOfWork, clock: Clock) -> Outcome:
+    """Every vehicle named must have open demand lines, or nothing is backflushed."""
     now = _now(cmd.at, clock)
+    order_ids = tuple(dict.fromkeys(cmd.order_ids))
+    if not order_ids:
+        raise ValidationError(f"no vehicle to backflush on line {cmd.line}")
     with uow:
-        lines = uow.inventory.reservations(line=cmd.line, order_id=cmd.order_id)
-        if not lines:
-            raise NotFound(f"vehicle {cmd.order_id} on line {cmd.line} has no open demand line to backflush")
+        if len(order_ids) == 1:
+            lines = uow.inventory.reservations(line=cmd.line, order_id=order_ids[0])
+        else:
+            wanted = set(order_ids)
+            lines = [r for r in uow.inventory.reservations(line=cmd.line) if r.order_id in wanted]
+        missing = [o for o in order_ids if not any(r.order_id == o for r in lines)]
+        if missing == list(order_ids[:1]) and len(order_ids) == 1:
+            raise NotFound(f"vehicle {missing[0]} on line {cmd.line} has no open demand line to backflush")
+        if missing:
+            raise NotFound(
+                f"{len(missing)} vehicle(s) on line {cmd.line} have no open demand line to backflush; nothing was backflushed",
+                problems=[Problem(f"vehicle {o}", f"has no open demand line on line {cmd.line}") for o in missing],
+            )
         stocks = uow.inventory.load({r.item for r in lines})
         moved = 0
         for r in lines:
-            moved += len(stocks[r.item].consume(r.key, cmd.actor, now, f"{cmd.line}/{cmd.order_id}"))
+            moved += len(stocks[r.item].consume(r.key, cmd.actor, now, f"{cmd.line}/{r.order_id}"))
         save_stock(uow, stocks.values())
-        outcome = Outcome(details={"movements": moved, "items": sorted(stocks)})
+        outcome = Outcome(details={"movements": moved, "items": sorted(stocks), "vehicles": len(order_ids)})
         uow.commit()
     reproject(uow, stocks, now, outcome)
     return outcome
@@ -1107,6 +1136,7 @@ COMMAND_HANDLERS: dict[type[Command], Callable[..., Outcome]] = {
     SyncReservations: sync_reservations,
     ReprojectItems: reproject_items,
     BackflushVehicle: backflush_vehicle,
+    BackflushVehicles: backflush_vehicles,
     BackflushDue: backflush_due,
     PlacePurchaseOrder: place_purchase_order,
     ConfirmPurchaseOrder: confirm_purchase_order,

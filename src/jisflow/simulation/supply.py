@@ -23,7 +23,8 @@ The parts are items of the ledger, so the line's reservations of them follow the
 (the reaction production runs on every import and broadcast; ``SyncReservations`` once the
 items are registered) and purchasing and the projections see that demand. The line's use is
 booked every quarter of an hour: each vehicle that had all its stock-fed parts fitted is
-backflushed (``BackflushVehicle``), which consumes its reservations.
+backflushed (``BackflushVehicles``, the vehicles of a booking together), which consumes their
+reservations.
 Sizes left open in the scenario follow from each part's demand rate in the generated sequence:
 cards cover the replenishment lead time plus the safety cover, reorder points also the review
 period, an order the scenario's order cover.
@@ -211,13 +212,14 @@ class StockSupply:
 
     def book(self) -> None:
         """Backflush the vehicles that had every stock-fed part fitted since the last booking
-        (``BackflushVehicle``: each consumes the vehicle's reservations, as the line's
+        (``BackflushVehicles``: it consumes the vehicles' reservations, as the line's
         backflush point does in the plant)."""
         now = self.twin.clock.now()
         line = self.twin.line.code
         done, self.to_backflush = self.to_backflush, []
+        if done:
+            self.bus.handle(inv.BackflushVehicles(line, tuple(done), actor="line", at=now))
         for order_id in done:
-            self.bus.handle(inv.BackflushVehicle(line, order_id, actor="line", at=now))
             for part, quantity in self.twin.stock_demand[order_id].values():
                 self.bins[part].unbooked -= quantity
         for b in self.bins.values():

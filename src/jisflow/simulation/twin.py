@@ -15,7 +15,7 @@ Simulated time is whole seconds from the start of the run; the services see it t
   scenario has emergencies, every JIS part not on the road this close to its need is expedited
   (``OrderEmergencyDelivery``). Every quarter of an hour the line's use is booked: the JIS
   parts of the vehicles that had all of them fitted are backflushed (``ConsumeVehicles``), and
-  so are the stock-fed parts of the vehicles that had all of those fitted (``BackflushVehicle``,
+  so are the stock-fed parts of the vehicles that had all of those fitted (``BackflushVehicles``,
   which consumes the vehicle's reservations).
 - every call-off the services issue is relayed through the outbox and **acknowledged** by its
   supplier (``TransitionCallOffLines``); its parts are ready after the supplier's build time.
@@ -510,7 +510,7 @@ class Twin:
     def _book(self) -> None:
         """The line's use since the last tick: the JIS parts of every vehicle that has had all
         of them fitted are backflushed (``ConsumeVehicles``), and so are the stock-fed parts of
-        every vehicle that has had all of those fitted (``BackflushVehicle``)."""
+        every vehicle that has had all of those fitted (``BackflushVehicles``)."""
         now = self._now()
         if self.to_consume:
             self.app.bus.handle(x.ConsumeVehicles(self.line.code, tuple(self.to_consume), at=now))

@@ -139,10 +139,16 @@ def count(
 
 @stock_app.command("backflush")
 @reports_errors
-def backflush(line: str = typer.Option(..., "--line"), order: str = typer.Option(..., "--order"), by: str = ByOption, db: str = DbOption) -> None:
-    """A vehicle passed its stations: its reserved parts leave stock."""
-    outcome = app_for(db).bus.handle(inv.BackflushVehicle(line, order, actor=by))
-    console.print(f"backflushed {order}: {outcome.details['movements']} movement(s)")
+def backflush(
+    line: str = typer.Option(..., "--line"),
+    order: list[str] = typer.Option(..., "--order", help="A vehicle that passed its stations; repeat for several, backflushed together."),
+    by: str = ByOption,
+    db: str = DbOption,
+) -> None:
+    """Vehicles passed their stations: their reserved parts leave stock (all of them or, when
+    one has no open demand line, none)."""
+    outcome = app_for(db).bus.handle(inv.BackflushVehicles(line, tuple(order), actor=by))
+    console.print(f"backflushed {', '.join(order)}: {outcome.details['movements']} movement(s)")
 
 
 @stock_app.command("show")

@@ -35,6 +35,14 @@ def jisflow(tmp_path: Path):
     return run
 
 
+def broadcast_city_vehicles(jisflow, tmp_path: Path, count: int) -> None:
+    """Import ``count`` city vehicles V1, V2... into line L1 and broadcast them at 07:00."""
+    csv = tmp_path / "day.csv"
+    csv.write_text("order_id,model,trim,roof\n" + "".join(f"V{n},CITY,BASE,CLOSED\n" for n in range(1, count + 1)))
+    jisflow("sequence", "import", str(csv), "--line", "L1")
+    jisflow("broadcast", "--line", "L1", "--next", str(count), "--at", MONDAY_7)
+
+
 def test_receive_move_count_and_show_keep_the_books(jisflow):
     jisflow("stock", "receive", "DOC-1", "5", "-l", "WH-A1", "--by", "dock")
     jisflow("stock", "move", "DOC-1", "2", "--from", "WH-A1", "--to", "SHELF")
@@ -52,11 +60,8 @@ def test_an_issue_beyond_the_stock_is_refused_with_what_and_where(jisflow):
 
 
 def test_the_projection_table_and_chart_mark_the_first_shortage(jisflow, tmp_path: Path):
-    csv = tmp_path / "day.csv"
-    csv.write_text("order_id,model,trim,roof\n" + "".join(f"V{n},CITY,BASE,CLOSED\n" for n in range(1, 5)))
     jisflow("stock", "receive", "DOC-1", "2", "-l", "WH-A1")
-    jisflow("sequence", "import", str(csv), "--line", "L1")
-    jisflow("broadcast", "--line", "L1", "--next", "4", "--at", MONDAY_7)
+    broadcast_city_vehicles(jisflow, tmp_path, 4)
     chart = tmp_path / "doc.svg"
     out = jisflow("projection", "DOC-1", "--at", MONDAY_7, "--plot", str(chart))
     # 4 vehicles broadcast at 06:00Z need one each 20 takts (30 min) later; 2 in stock: V3 is
@@ -79,11 +84,8 @@ def test_purchasing_plan_orders_and_kanban(jisflow):
 
 
 def test_a_jit_delivery_is_received_against_its_call_and_a_malformed_call_is_refused(jisflow, tmp_path: Path):
-    csv = tmp_path / "day.csv"
-    csv.write_text("order_id,model,trim,roof\n" + "".join(f"V{n},CITY,BASE,CLOSED\n" for n in range(1, 4)))
     jisflow("stock", "item", "BMP-C", "--description", "City bumper")
-    jisflow("sequence", "import", str(csv), "--line", "L1")
-    jisflow("broadcast", "--line", "L1", "--next", "3", "--at", MONDAY_7)
+    broadcast_city_vehicles(jisflow, tmp_path, 3)
     window = "2026-12-07T07:00:00+01:00"  # the hour of the city bumpers' call (windows of 60 minutes)
     out = jisflow("stock", "receive", "BMP-C", "3", "-l", "SHELF", "--jit-call", f"L1/BUMPER/{window}", "--at", MONDAY_7)
     assert "against JIT call L1/BUMPER/" in out
@@ -94,11 +96,8 @@ def test_a_jit_delivery_is_received_against_its_call_and_a_malformed_call_is_ref
 
 
 def test_vehicles_are_backflushed_together_or_not_at_all(jisflow, tmp_path: Path):
-    csv = tmp_path / "day.csv"
-    csv.write_text("order_id,model,trim,roof\n" + "".join(f"V{n},CITY,BASE,CLOSED\n" for n in range(1, 4)))
     jisflow("stock", "receive", "DOC-1", "3", "-l", "WH-A1")
-    jisflow("sequence", "import", str(csv), "--line", "L1")
-    jisflow("broadcast", "--line", "L1", "--next", "3", "--at", MONDAY_7)
+    broadcast_city_vehicles(jisflow, tmp_path, 3)
     refused = jisflow("stock", "backflush", "--line", "L1", "--order", "V1", "--order", "V9", exit_code=1)
     assert "vehicle V9" in refused and "nothing was backflushed" in refused
     assert "backflushed V1, V2: 2 movement(s)" in jisflow("stock", "backflush", "--line", "L1", "--order", "V1", "--order", "V2")

@@ -913,8 +913,9 @@ def backflush_vehicles(cmd: BackflushVehicles, uow: AbstractUnitOfWork, clock: C
         else:
             wanted = set(order_ids)
             lines = [r for r in uow.inventory.reservations(line=cmd.line) if r.order_id in wanted]
-        missing = [o for o in order_ids if not any(r.order_id == o for r in lines)]
-        if missing == list(order_ids[:1]) and len(order_ids) == 1:
+        found = {r.order_id for r in lines}
+        missing = [o for o in order_ids if o not in found]
+        if missing and len(order_ids) == 1:
             raise NotFound(f"vehicle {missing[0]} on line {cmd.line} has no open demand line to backflush")
         if missing:
             raise NotFound(
